@@ -1,0 +1,30 @@
+# Two commands do everything on a fresh machine (see README):
+#   make repro   create .venv if missing, install the pinned stack, run the pipeline (dvc repro)
+#   make test    the same set-up, then the whole test suite (pytest, nbval included)
+# and one more for a taste in minutes:
+#   make quick   the whole chain on MovieLens-100K, one seed, in a copy under .profiles/quick
+
+PYTHON ?= python3
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: repro test quick notebooks
+
+$(VENV)/installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "apg-kit needs Python >= 3.11, found " + sys.version.split()[0]'
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $@
+
+repro: $(VENV)/installed
+	dvc repro
+
+test: $(VENV)/installed
+	pytest
+
+quick: $(VENV)/installed
+	python -m apg.pipeline profile quick
+
+# Re-record the outputs stored in notebooks/ (what `pytest --nbval` compares against).
+notebooks: $(VENV)/installed
+	python -m apg.pipeline record-notebooks

@@ -1,0 +1,1 @@
+"""apg-kit: replication kit for APG (Yan et al., NeurIPS 2022)."""

@@ -1,0 +1,108 @@
+"""How the condition z_i is made (Sec. 3.1.1).
+
+    group       z_i = embedding of one condition field (e.g. the user or the movie)
+    mix_input   several condition embeddings aggregated first (concat / mean / attention),
+                then fed to one generator per layer ("input aggregation")
+    mix_output  several condition embeddings fed to one generator each; the generated
+                parameters are aggregated inside `APGLinear` ("output aggregation")
+    self        z_i = h^{l-1}, the layer's own input (the tower passes it; no embedding here)
+
+Condition embeddings either reuse the model's feature embeddings (`share_embeddings=True`) or
+come from a table of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from apg.layers import AGGREGATIONS, AttentionPooling
+from apg.features import FeatureEmbedding
+
+STRATEGIES = ("group", "mix_input", "mix_output", "self")
+
+
+@dataclass
+class ConditionConfig:
+    """The `condition:` section of params.yaml."""
+
+    strategy: str = "group"
+    fields: list[str] = field(default_factory=lambda: ["user_id"])
+    aggregation: str | None = None
+    share_embeddings: bool = True
+    dim: int | None = None  # size of own condition embeddings; default: the model's
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"condition.strategy {self.strategy!r} is not one of {STRATEGIES}")
+        n = len(self.fields)
+        if self.strategy == "group" and n != 1:
+            raise ValueError(f"condition.strategy 'group' takes exactly one field, got {n}: "
+                             f"{self.fields}; use 'mix_input' or 'mix_output' for several")
+        if self.strategy.startswith("mix"):
+            if n < 2:
+                raise ValueError(f"condition.strategy {self.strategy!r} needs two or more "
+                                 f"fields, got {self.fields}")
+            if self.aggregation not in AGGREGATIONS:
+                raise ValueError(f"condition.aggregation must be one of {AGGREGATIONS} for "
+                                 f"{self.strategy!r}, got {self.aggregation!r}")
+        if self.strategy == "self" and n:
+            raise ValueError("condition.strategy 'self' uses each layer's own input; "
+                             f"leave condition.fields empty (got {self.fields})")
+
+
+class Condition(nn.Module):
+    """Builds z_i from a batch: `condition(x, field_embeddings)`.
+
+    Returns (B, dim) for group and mix_input, (B, k, dim_j) for mix_output and None for self.
+    """
+
+    def __init__(self, config: ConditionConfig, schema: dict, embedding_dim: int,
+                 model_fields: list[str]):
+        super().__init__()
+        self.config = config
+        own_dim = config.dim or embedding_dim
+        self.own_embedding = None
+        if config.strategy != "self" and not config.share_embeddings:
+            self.own_embedding = FeatureEmbedding(schema, own_dim, fields=config.fields)
+        elif config.strategy != "self":
+            missing = [f for f in config.fields if f not in model_fields]
+            if missing:
+                raise ValueError(f"condition field(s) {missing} are not among the model's "
+                                 f"features {model_fields}")
+            self.register_buffer("field_index", torch.tensor(
+                [model_fields.index(f) for f in config.fields]), persistent=False)
+        base_dim = own_dim if self.own_embedding is not None else embedding_dim
+        k = len(config.fields)
+        self.attention = None
+        if config.strategy == "mix_input" and config.aggregation == "attention":
+            self.attention = AttentionPooling(base_dim)
+        if config.strategy == "self":
+            self.dim = None
+        elif config.strategy == "mix_input" and config.aggregation == "concat":
+            self.dim = k * base_dim
+        else:
+            self.dim = base_dim
+        self.n_conditions = k if config.strategy == "mix_output" else 1
+        self.output_aggregation = config.aggregation if config.strategy == "mix_output" else None
+
+    def forward(self, x: torch.Tensor, field_embeddings: torch.Tensor) -> torch.Tensor | None:
+        strategy = self.config.strategy
+        if strategy == "self":
+            return None
+        if self.own_embedding is not None:
+            z = self.own_embedding(x)                                # (B, k, d)
+        else:
+            z = field_embeddings.index_select(1, self.field_index)  # (B, k, d)
+        if strategy == "group":
+            return z[:, 0]
+        if strategy == "mix_output":
+            return z
+        aggregation = self.config.aggregation
+        if aggregation == "concat":
+            return z.flatten(1)
+        if aggregation == "mean":
+            return z.mean(1)
+        return torch.einsum("bk,bkd->bd", self.attention(z), z)

@@ -1,0 +1,263 @@
+"""The APG layer family: one `APGLinear` class, the five versions of the paper's Table 3.
+
+Notation follows Sec. 3: a hidden layer maps x (N_in) to y (N_out) with a weight W (N_out x N_in).
+APG generates W, or part of its low-rank factorisation W = U S V (U: N_out x K, S: K x K,
+V: K x N_in), per instance from a condition z (D) with a hypernetwork G (Eq. 1, 3, 5).
+
+    v1  W_i = reshape(G(z_i));              y = W_i x                     (Eq. 1-2)
+    v2  U_i, S_i, V_i = reshape(G(z_i));    W_i = U_i S_i V_i; y = W_i x  (Eq. 3)
+    v3  same generation as v2;              y = U_i (S_i (V_i x))         (Eq. 4)
+    v4  S_i = reshape(G(z_i)); U, V shared; y = U (S_i (V x))             (Eq. 5-6)
+    v5  as v4 with U = U^l U^r, V = V^l V^r, inner width P >> K           (Eq. 7)
+
+v1 and v2 materialise a per-instance N_out x N_in matrix because that is what those versions are;
+v3-v5 never do. `APGLinear.merge_for_inference()` turns v5 into a v4 layer with U and V
+precomputed once ("No Additional Inference Latency", Sec. 3.2).
+
+Output aggregation of several conditions (Sec. 3.1.1, mix-wise) lives here as well, because it
+needs one generator per condition: with `n_conditions = k > 1` the layer takes z of shape
+(B, k, D), generates k parameter sets and aggregates them by mean, attention, or concatenation.
+Concatenation keeps the k low-rank blocks side by side (S_i becomes block-diagonal, rank kK, and
+U, V get kK columns/rows); for v1 it concatenates the k matrices along the input axis against a
+repeated input, which equals their sum.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+VERSIONS = ("v1", "v2", "v3", "v4", "v5")
+AGGREGATIONS = ("concat", "mean", "attention")
+
+
+class AttentionPooling(nn.Module):
+    """Softmax weights over k condition vectors: a_j = softmax_j(q^T tanh(A z_j + b))."""
+
+    def __init__(self, dim: int, hidden: int = 16):
+        super().__init__()
+        self.project = nn.Linear(dim, hidden)
+        self.query = nn.Linear(hidden, 1, bias=False)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, k, D) -> weights (B, k) that sum to one over k."""
+        return torch.softmax(self.query(torch.tanh(self.project(z))).squeeze(-1), dim=-1)
+
+
+class HyperNetwork(nn.Module):
+    """The parameter generator G: an MLP from the condition z to a flat parameter vector.
+
+    With `hidden=()` it is the single linear layer the paper's complexity analysis assumes
+    (Sec. 3.3). With `n_conditions = k` it holds k independent generators evaluated in one
+    batched product, mapping (B, k, D) to (B, k, out_dim).
+
+    `init_std` gives, per output position, the standard deviation of the parameter being
+    generated. The last layer's bias is drawn with that spread (so at start the layer behaves
+    like a well-initialised static layer) and its weight is scaled so that a unit-scale condition
+    moves each generated value by the same order.
+    """
+
+    def __init__(self, condition_dim: int, init_std: torch.Tensor, hidden: Sequence[int] = (),
+                 n_conditions: int = 1):
+        super().__init__()
+        self.n_conditions = n_conditions
+        widths = [condition_dim, *hidden, init_std.numel()]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            self.weights.append(nn.Parameter(torch.empty(n_conditions, fan_in, fan_out)))
+            self.biases.append(nn.Parameter(torch.empty(n_conditions, fan_out)))
+        with torch.no_grad():
+            for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
+                nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+                bias.zero_()
+            last_fan_in = widths[-2]
+            self.weights[-1].normal_().mul_(init_std / math.sqrt(last_fan_in))
+            self.biases[-1].normal_().mul_(init_std)
+
+    @property
+    def out_dim(self) -> int:
+        return self.biases[-1].shape[-1]
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, D) when n_conditions == 1, else (B, k, D); returns (B, out) or (B, k, out)."""
+        h = z
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            if self.n_conditions == 1:
+                h = torch.addmm(bias[0], h, weight[0])
+            else:
+                h = torch.einsum("bkd,kdo->bko", h, weight) + bias
+            if i < last:
+                h = F.relu(h)
+        return h
+
+
+class APGLinear(nn.Module):
+    """A linear layer whose weights are generated per instance from a condition z (Table 3).
+
+    Called as `layer(x, z)` with x: (B, in_features) and z: (B, condition_dim), or
+    z: (B, n_conditions, condition_dim) for output aggregation; returns (B, out_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int, condition_dim: int,
+                 version: str = "v4", rank: int = 4, overparam: int | None = None,
+                 hypernet_hidden: Sequence[int] = (), bias: bool = True,
+                 generated_bias: bool = False, n_conditions: int = 1,
+                 aggregation: str | None = None):
+        super().__init__()
+        if version not in VERSIONS:
+            raise ValueError(f"APGLinear: unknown version {version!r}; choose one of {VERSIONS}")
+        if version == "v5" and not overparam:
+            raise ValueError("APGLinear: version 'v5' needs overparam=P (P >> rank), e.g. 32")
+        if version != "v5" and overparam:
+            raise ValueError(f"APGLinear: overparam is only used by version 'v5', not {version!r}")
+        if n_conditions > 1 and aggregation not in AGGREGATIONS:
+            raise ValueError(f"APGLinear: {n_conditions} conditions need an output aggregation, "
+                             f"one of {AGGREGATIONS}; got {aggregation!r}")
+        if rank < 1 or in_features < 1 or out_features < 1 or condition_dim < 1:
+            raise ValueError("APGLinear: in_features, out_features, condition_dim and rank "
+                             "must be positive")
+        self.in_features, self.out_features = in_features, out_features
+        self.condition_dim, self.version, self.rank = condition_dim, version, rank
+        self.overparam = overparam
+        self.n_conditions = n_conditions
+        self.aggregation = aggregation if n_conditions > 1 else None
+        self.generated_bias = generated_bias
+        # Number of rank-K blocks side by side: k when concatenating conditions, else one.
+        self.blocks = n_conditions if self.aggregation == "concat" else 1
+        n, m, k, g = in_features, out_features, rank, self.blocks
+
+        # Spread of each generated or stored factor, chosen so that the effective weight
+        # (W, or the sum over blocks of U S V) starts with the variance of a default nn.Linear
+        # weight, 1 / (3 n): var(U) = var(S) = 1 / K and the K x K terms cancel.
+        w_std, uv_std = 1.0 / math.sqrt(3 * n * g), 1.0 / math.sqrt(k)
+        chunks: list[tuple[str, tuple[int, ...], float]] = []
+        if version == "v1":
+            chunks.append(("W", (m, n), w_std))
+        elif version in ("v2", "v3"):
+            chunks += [("U", (m, k), uv_std), ("S", (k, k), uv_std), ("V", (k, n), w_std)]
+        else:
+            chunks.append(("S", (k, k), uv_std))
+        if generated_bias:
+            chunks.append(("b", (m,), 1.0 / math.sqrt(n)))
+        self._chunks = [(name, shape) for name, shape, _ in chunks]
+        init_std = torch.cat([torch.full((math.prod(shape),), std) for _, shape, std in chunks])
+        self.generator = HyperNetwork(condition_dim, init_std, hypernet_hidden, n_conditions)
+        self.attention = (AttentionPooling(condition_dim)
+                          if self.aggregation == "attention" else None)
+
+        if version == "v4":
+            self.U = nn.Parameter(torch.randn(m, g * k) * uv_std)
+            self.V = nn.Parameter(torch.randn(g * k, n) * w_std)
+        elif version == "v5":
+            p = overparam
+            # U = U^l U^r and V = V^l V^r keep the spreads of v4's U and V (Eq. 7).
+            self.U_l = nn.Parameter(torch.randn(m, p) / math.sqrt(p))
+            self.U_r = nn.Parameter(torch.randn(p, g * k) * uv_std)
+            self.V_l = nn.Parameter(torch.randn(g * k, p) / math.sqrt(p))
+            self.V_r = nn.Parameter(torch.randn(p, n) * w_std)
+        self.bias = nn.Parameter(torch.zeros(m)) if bias else None
+
+    # -- generation ------------------------------------------------------------------------
+    def generate(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Run G on z and split its output into the named factors of this version.
+
+        Returns tensors with a leading batch axis and a block axis (size `self.blocks`):
+        W (B, g, m, n), U (B, g, m, K), S (B, g, K, K), V (B, g, K, n), b (B, g, m).
+        """
+        theta = self.generator(z)
+        if self.n_conditions == 1:
+            theta = theta.unsqueeze(1)
+        elif self.aggregation == "mean":
+            theta = theta.mean(dim=1, keepdim=True)
+        elif self.aggregation == "attention":
+            theta = torch.einsum("bk,bkp->bp", self.attention(z), theta).unsqueeze(1)
+        batch, blocks = theta.shape[:2]
+        out, start = {}, 0
+        for name, shape in self._chunks:
+            size = math.prod(shape)
+            out[name] = theta[..., start:start + size].reshape(batch, blocks, *shape)
+            start += size
+        return out
+
+    def shared_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The shared U (m, gK) and V (gK, n) of v4, or their products for v5 (Eq. 7)."""
+        if self.version == "v4":
+            return self.U, self.V
+        return self.U_l @ self.U_r, self.V_l @ self.V_r
+
+    # -- forward -----------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        p = self.generate(z)
+        if self.version == "v1":
+            w = p["W"].sum(dim=1)                                    # (B, m, n)
+            y = torch.bmm(w, x.unsqueeze(-1)).squeeze(-1)
+        elif self.version == "v2":
+            w = torch.bmm(torch.bmm(_blocks_to_rank(p["U"], 3), _block_diagonal(p["S"])),
+                          _blocks_to_rank(p["V"], 2))                # (B, m, n) = U_i S_i V_i
+            y = torch.bmm(w, x.unsqueeze(-1)).squeeze(-1)
+        elif self.version == "v3":
+            h = torch.einsum("bgkn,bn->bgk", p["V"], x)
+            h = torch.einsum("bgkl,bgl->bgk", p["S"], h)
+            y = torch.einsum("bgmk,bgk->bm", p["U"], h)
+        else:
+            u, v = self.shared_factors()
+            y = self._shared_forward(x, u, v, p["S"])
+        if self.generated_bias:
+            y = y + p["b"].sum(dim=1)
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def _shared_forward(self, x, u, v, s):
+        """y = U (S_i (V x)) with block-diagonal S_i (Eq. 6): three thin products."""
+        batch, blocks, k = s.shape[0], s.shape[1], s.shape[2]
+        h = (x @ v.t()).view(batch * blocks, k, 1)                  # V x, per block
+        h = torch.bmm(s.reshape(batch * blocks, k, k), h)           # S_i (V x)
+        return h.view(batch, blocks * k) @ u.t()                    # U (...)
+
+    # -- inference ---------------------------------------------------------------------------
+    def merge_for_inference(self) -> "APGLinear":
+        """A copy with the same outputs at v4's cost: v5's U = U^l U^r, V = V^l V^r precomputed.
+
+        Other versions have nothing to merge and come back as an unchanged copy.
+        """
+        merged = copy.deepcopy(self)
+        if self.version != "v5":
+            return merged
+        with torch.no_grad():
+            u, v = self.shared_factors()
+        for name in ("U_l", "U_r", "V_l", "V_r"):
+            delattr(merged, name)
+        merged.version, merged.overparam = "v4", None
+        merged.U = nn.Parameter(u.detach().clone())
+        merged.V = nn.Parameter(v.detach().clone())
+        return merged
+
+    def extra_repr(self) -> str:
+        extra = f", P={self.overparam}" if self.overparam else ""
+        agg = f", conditions={self.n_conditions} ({self.aggregation})" if self.aggregation else ""
+        return (f"{self.in_features} -> {self.out_features}, version={self.version}, "
+                f"K={self.rank}{extra}, D={self.condition_dim}{agg}")
+
+
+def _blocks_to_rank(t: torch.Tensor, rank_axis: int) -> torch.Tensor:
+    """(B, g, ...) factor blocks side by side along their rank axis: U (B, m, gK), V (B, gK, n)."""
+    return torch.cat(t.unbind(1), dim=rank_axis - 1) if t.shape[1] > 1 else t[:, 0]
+
+
+def _block_diagonal(s: torch.Tensor) -> torch.Tensor:
+    """(B, g, K, K) blocks -> (B, gK, gK) block-diagonal S_i."""
+    if s.shape[1] == 1:
+        return s[:, 0]
+    batch, g, k = s.shape[:3]
+    out = s.new_zeros(batch, g * k, g * k)
+    for j in range(g):
+        out[:, j * k:(j + 1) * k, j * k:(j + 1) * k] = s[:, j]
+    return out

@@ -1,0 +1,17 @@
+"""The backbones (one file each) and `build_model`, the one way the kit makes a model."""
+
+from __future__ import annotations
+
+from apg.models.base import CTRModel, ModelConfig
+from apg.models.wdl import WDL
+
+MODELS: dict[str, type[CTRModel]] = {"wdl": WDL}
+
+
+def build_model(name: str, schema: dict, config: ModelConfig) -> CTRModel:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[name](schema, config)
+
+
+__all__ = ["MODELS", "CTRModel", "ModelConfig", "build_model"]

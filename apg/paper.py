@@ -1,0 +1,130 @@
+"""The paper's published numbers, transcribed exactly as printed, as data.
+
+Every report reads "paper" values from here and nowhere else. Derived numbers (differences,
+averages, percentages) are recomputed from the printed values by the helpers below; where the
+paper printed something else, both are kept (`*_printed`) so reports can show the mismatch.
+AUC is in % as the paper prints it; the paper treats 0.1 absolute AUC points as significant
+(footnote 5).
+"""
+
+from __future__ import annotations
+
+SIGNIFICANT_AUC_GAIN = 0.1  # percentage points (Sec. 4.2, footnote 5)
+
+MODELS = ("wdl", "pnn", "fibinet", "difm", "deepfm", "dcn", "autoint")
+DATASETS = ("movielens", "amazon", "iaac")
+
+# Table 2: AUC (%) of each backbone without (base) and with APG.
+TABLE2 = {
+    "movielens": {
+        "base": dict(wdl=79.21, pnn=79.5, fibinet=79.78, difm=79.84, deepfm=79.3, dcn=79.29,
+                     autoint=79.36),
+        "apg": dict(wdl=79.73, pnn=79.67, fibinet=79.82, difm=79.94, deepfm=79.60, dcn=79.62,
+                    autoint=79.64),
+    },
+    "amazon": {
+        "base": dict(wdl=69.15, pnn=69.16, fibinet=68.88, difm=69.17, deepfm=69.1, dcn=68.98,
+                     autoint=68.96),
+        "apg": dict(wdl=69.43, pnn=69.37, fibinet=69.19, difm=69.23, deepfm=69.43, dcn=69.42,
+                    autoint=69.38),
+    },
+    "iaac": {
+        "base": dict(wdl=65.17, pnn=65.3, fibinet=65.15, difm=65.76, deepfm=65.64, dcn=64.78,
+                     autoint=64.99),
+        "apg": dict(wdl=65.94, pnn=65.87, fibinet=66.15, difm=66.42, deepfm=66.17, dcn=66.39,
+                    autoint=66.21),
+    },
+}
+# Table 2 as printed: the Delta rows and the Ave column.
+TABLE2_DELTA_PRINTED = {
+    "movielens": dict(wdl=0.39, pnn=0.17, fibinet=0.04, difm=0.10, deepfm=0.30, dcn=0.33,
+                      autoint=0.28, ave=0.24),
+    "amazon": dict(wdl=0.22, pnn=0.21, fibinet=0.31, difm=0.06, deepfm=0.33, dcn=0.44,
+                   autoint=0.42, ave=0.28),
+    "iaac": dict(wdl=0.77, pnn=0.57, fibinet=1.0, difm=0.66, deepfm=0.53, dcn=1.61,
+                 autoint=1.22, ave=0.91),
+}
+TABLE2_AVE_PRINTED = {
+    "movielens": {"base": 79.46, "apg": 79.70},
+    "amazon": {"base": 69.06, "apg": 69.34},
+    "iaac": {"base": 65.26, "apg": 66.15},
+}
+
+# Table 4: AUC (%) of the APG versions (Table 3) on WDL. v3 is not evaluated in the paper
+# ("decomposed feed-forwarding does not influence the AUC").
+TABLE4 = {
+    "base": dict(movielens=79.21, amazon=69.15, iaac=65.17),
+    "v1": dict(movielens=79.51, amazon=69.33, iaac=65.52),
+    "v2": dict(movielens=79.49, amazon=69.24, iaac=65.61),
+    "v4": dict(movielens=79.61, amazon=69.36, iaac=65.78),
+    "v5": dict(movielens=79.73, amazon=69.43, iaac=65.94),
+}
+TABLE4_AVE_PRINTED = {"base": (71.18, None), "v1": (71.45, 0.27), "v2": (71.45, 0.27),
+                      "v4": (71.58, 0.40), "v5": (71.70, 0.52)}  # (Ave AUC, Ave Delta)
+
+# Table 5: inference time per epoch (s) and hidden-layer memory (M) on IAAC, WDL with
+# three hidden layers, input width 393, K = 4. Keys are the hidden units.
+TABLE5_SCALES = ((64, 32, 16), (128, 64, 32), (256, 128, 64), (512, 256, 128), (1024, 512, 256))
+TABLE5_TIME = {
+    "base": (4.52, 5.27, 5.89, 7.12, 13.04),
+    "v1": (16.52, 50.31, 126.27, 420.33, 1462.78),
+    "v2": (13.83, 39.53, 90.43, 363.07, 1065.35),
+    "v3": (6.31, 5.42, 5.71, 6.31, 11.23),
+    "v4": (4.49, 4.78, 5.46, 5.89, 7.99),
+}
+TABLE5_TIME_DELTA_PRINTED = {
+    "v1": (265.5, 854.6, 2043.8, 5803.5, 11117.6),
+    "v2": (206.0, 682.8, 1435.3, 4999.3, 8069.9),
+    "v3": (39.6, 7.3, -3.1, -11.4, -13.9),
+    "v4": (-0.7, -5.3, -7.3, -17.3, -38.7),
+}
+TABLE5_MEMORY = {
+    "base": (0.50, 0.89, 1.93, 4.61, 12.91),
+    "v1": (11.21, 24.20, 56.32, 144.84, 419.11),
+    "v2": (0.74, 0.91, 1.21, 1.98, 3.22),
+    "v4": (0.27, 0.29, 0.31, 0.35, 0.44),
+}
+TABLE5_MEMORY_DELTA_PRINTED = {
+    "v1": (2160.1, 2613.0, 2818.1, 3041.9, 3146.4),
+    "v2": (50.0, 1.7, -37.3, -57.0, -75.1),
+    "v4": (-45.0, -68.0, -84.1, -92.4, -96.6),
+}
+
+# Table 6: coarse-grained parameter allocation vs APG: (setting, AUC %, hidden-layer memory M).
+TABLE6 = {
+    "movielens": {
+        "base": (None, 79.21, 1.29),
+        "mmoe_fg": ("movie", 79.31, 123.42), "mmoe_cg": ("movie gender", 79.28, 32.91),
+        "star_fg": ("movie", 79.28, 3784.23), "star_cg": ("movie gender", 79.25, 311.56),
+        "apg_fg": ("movie", 79.58, 0.24), "apg_cg": ("movie gender", 79.46, 0.24),
+    },
+    "amazon": {
+        "base": (None, 69.15, 1.51),
+        "mmoe_fg": ("item", 69.17, 315.93), "mmoe_cg": ("item category", 69.14, 5.78),
+        "star_fg": ("item", 69.20, 11034.02), "star_cg": ("item category", 69.20, 42.84),
+        "apg_fg": ("item", 69.35, 0.26), "apg_cg": ("item category", 69.30, 0.26),
+    },
+    "iaac": {
+        "base": (None, 65.17, 1.93),
+        "mmoe_fg": ("item", 65.22, 332.97), "mmoe_cg": ("item brand", 65.20, 70.53),
+        "star_fg": ("item", 65.36, 13753.71), "star_cg": ("item brand", 65.28, 2866.88),
+        "apg_fg": ("item", 65.76, 0.38), "apg_cg": ("item brand", 65.59, 0.38),
+    },
+}
+
+# Which of the paper's data sets a kit data set stands in for.
+PAPER_DATASET = {"movielens-1m": "movielens", "movielens-100k": "movielens",
+                 "fixture": "movielens"}
+
+
+def table4_auc(version: str, dataset: str) -> float | None:
+    """Printed Table 4 AUC (%) of a version on a kit data set (None where the paper has none)."""
+    return TABLE4.get(version, {}).get(PAPER_DATASET.get(dataset, dataset))
+
+
+def table4_delta(version: str, dataset: str) -> float | None:
+    """Delta vs Base recomputed from the printed Table 4 AUCs (percentage points)."""
+    auc, base = table4_auc(version, dataset), table4_auc("base", dataset)
+    if auc is None or base is None:
+        return None
+    return round(auc - base, 2)

@@ -1,0 +1,207 @@
+"""The pipeline's stage commands (run by dvc.yaml) and the quick / fixture profiles.
+
+    python -m apg.pipeline train MODEL VARIANT   notebooks/train.ipynb via papermill
+    python -m apg.pipeline report NAME           notebooks/report_NAME.ipynb via papermill
+    python -m apg.pipeline profile NAME [--dir]  the whole chain in a copy, with a profile
+    python -m apg.pipeline record-notebooks      re-record the outputs saved in notebooks/
+
+Every stage reads its knobs from params.yaml; a notebook gets them as papermill parameters and
+never reads a hidden default. Executed notebooks are stripped of run-dependent metadata
+(timestamps, durations, random cell ids) so re-running a stage only changes real results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+PARAMS = "params.yaml"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The folder holding params.yaml: the current one or the nearest above it."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PARAMS).exists():
+            return folder
+    raise FileNotFoundError(f"no {PARAMS} in {here} or above; run from inside the apg-kit "
+                            "repository")
+
+
+def load_params(root: Path | None = None) -> dict:
+    return yaml.safe_load((project_root(root) / PARAMS).read_text())
+
+
+def data_paths(dataset: str) -> dict[str, str]:
+    """Where the pipeline keeps a data set's files, relative to the project root."""
+    return {"raw": f"data/raw/{dataset}", "processed": f"data/processed/{dataset}"}
+
+
+def run_paths(dataset: str, model: str, variant: str) -> dict[str, str]:
+    """Where one training run writes its metrics and its executed notebook."""
+    return {"metrics": f"metrics/{dataset}/{model}-{variant}.json",
+            "notebook": f"reports/runs/{dataset}/{model}-{variant}.ipynb"}
+
+
+def train_parameters(params: dict, model: str, variant: str) -> dict:
+    """The papermill parameters of notebooks/train.ipynb for one (model, variant) run."""
+    dataset = params["data"]["dataset"]
+    apg, condition, train = params["apg"], params["condition"], params["train"]
+    return {
+        "dataset": dataset,
+        "data_dir": data_paths(dataset)["processed"],
+        "model": model,
+        "variant": variant,
+        "seeds": list(params["seeds"]),
+        **params["model"],
+        "rank": apg["rank"],
+        "overparam": apg["overparam"],
+        "hypernet_hidden": list(apg["hypernet_hidden"]),
+        "generated_bias": apg["generated_bias"],
+        "condition_strategy": condition["strategy"],
+        "condition_fields": list(condition["fields"]),
+        "condition_aggregation": condition["aggregation"],
+        "condition_share_embeddings": condition["share_embeddings"],
+        "condition_dim": condition["dim"],
+        **train,
+        "metrics_path": run_paths(dataset, model, variant)["metrics"],
+    }
+
+
+def strip_run_metadata(path: Path) -> None:
+    """Remove what changes on every execution: timestamps, durations, random cell ids."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i}"
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+
+
+def run_notebook(source: str, output: str, parameters: dict, root: Path) -> None:
+    """Execute a notebook with papermill from the project root, then strip its metadata."""
+    import papermill
+
+    out = root / output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(str(root / source), str(out), parameters=parameters,
+                               kernel_name="python3", cwd=str(root), progress_bar=False)
+    strip_run_metadata(out)
+
+
+def stage_train(root: Path, params: dict, model: str, variant: str) -> None:
+    parameters = train_parameters(params, model, variant)
+    notebook = run_paths(params["data"]["dataset"], model, variant)["notebook"]
+    run_notebook("notebooks/train.ipynb", notebook, parameters, root)
+
+
+def stage_report(root: Path, params: dict, name: str) -> None:
+    dataset = params["data"]["dataset"]
+    parameters = {"dataset": dataset, "metrics_dir": f"metrics/{dataset}",
+                  "tables_dir": "reports/tables", "figures_dir": "reports/figures",
+                  **params.get(name, {})}
+    run_notebook(f"notebooks/report_{name}.ipynb", f"reports/{name}.ipynb", parameters, root)
+
+
+def merge(base: dict, override: dict) -> dict:
+    """params with a profile's overrides applied (nested dicts merged, everything else replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def run_profile(name: str, target: Path, root: Path | None = None) -> Path:
+    """Run the whole pipeline with a profile of params.yaml in a copy of the project.
+
+    The committed reference reports stay untouched: the copy gets the project's files (not its
+    data, environments or caches), params.yaml with `profiles.<name>` merged in, and runs
+    `dvc repro` there. Raw downloads come from the shared download cache.
+    """
+    root = project_root(root)
+    params = yaml.safe_load((root / PARAMS).read_text())
+    profiles = params.get("profiles", {})
+    if name not in profiles:
+        raise SystemExit(f"unknown profile {name!r}; params.yaml defines {sorted(profiles)}")
+    target = target.resolve()
+    if target.exists():
+        shutil.rmtree(target)
+    skip = {root: {".git", ".venv", "data", "metrics", "reports", "dvc.lock", ".profiles"},
+            root / ".dvc": {"cache", "tmp"}}
+
+    def ignore(folder, names):
+        return [n for n in names if n in skip.get(Path(folder), ())
+                or n in ("__pycache__", ".ipynb_checkpoints") or n.endswith(".egg-info")]
+
+    shutil.copytree(root, target, ignore=ignore)
+    profile = merge({k: v for k, v in params.items() if k != "profiles"}, profiles[name])
+    (target / PARAMS).write_text(yaml.safe_dump({**profile, "profiles": profiles},
+                                                 sort_keys=False))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+                                 f"{os.environ.get('PATH', '')}"}
+    dvc = [sys.executable, "-m", "dvc"]
+    subprocess.run([*dvc, "config", "--local", "core.no_scm", "true"], cwd=target, env=env,
+                   check=True)
+    subprocess.run([*dvc, "repro"], cwd=target, env=env, check=True)
+    return target
+
+
+def record_notebooks(root: Path) -> None:
+    """Re-record what `pytest --nbval` compares: every notebook in notebooks/, run in place
+    with its own default parameters, after refreshing the fixture metrics that the report
+    notebooks read by default (a fixture-profile run of the pipeline, in a copy)."""
+    fixture = run_profile("fixture", root / ".profiles" / "fixture", root)
+    target = root / "notebooks" / "fixtures" / "metrics"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(fixture / "metrics", target)
+    for notebook in sorted((root / "notebooks").glob("*.ipynb")):
+        run_notebook(str(notebook.relative_to(root)), str(notebook.relative_to(root)), {}, root)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m apg.pipeline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train")
+    train.add_argument("model")
+    train.add_argument("variant")
+    report = sub.add_parser("report")
+    report.add_argument("name")
+    profile = sub.add_parser("profile")
+    profile.add_argument("name")
+    profile.add_argument("--dir", type=Path, default=None,
+                         help="where to put the copy (default: .profiles/NAME)")
+    sub.add_parser("record-notebooks")
+    args = parser.parse_args(argv)
+    root = project_root()
+    if args.command == "profile":
+        target = run_profile(args.name, args.dir or root / ".profiles" / args.name, root)
+        print(f"profile {args.name!r} done: reports under {target / 'reports'}")
+        return
+    if args.command == "record-notebooks":
+        record_notebooks(root)
+        return
+    params = load_params(root)
+    if args.command == "train":
+        stage_train(root, params, args.model, args.variant)
+    else:
+        stage_report(root, params, args.name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Fit and evaluate a CTR model: Adam, early stopping on validation AUC, one test pass.
+
+A flat loop in the nanoGPT spirit. Every run ends by early stopping (`patience` epochs without a
+better validation AUC); `max_epochs` is only a safety cap, and a run that reaches it is marked
+`hit_cap` so reports can flag the comparison (APG variants may converge in fewer epochs than
+Base, so a cap that stops Base early would manufacture an APG gain). The test split is scored
+once, with the weights of the best validation epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import log_loss, roc_auc_score
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from apg.data.batches import iterate_batches
+from apg.runtime import keep_freed_memory
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN)."""
+
+
+@dataclass
+class TrainConfig:
+    """The `train:` section of params.yaml."""
+
+    learning_rate: float = 1e-3
+    batch_size: int = 1024
+    eval_batch_size: int = 8192
+    max_epochs: int = 50
+    patience: int = 2
+    weight_decay: float = 0.0
+    device: str = "auto"
+    threads: int = 0  # CPU threads; 0 keeps torch's default
+    progress: bool = False
+
+    def __post_init__(self):
+        for name in ("learning_rate", "batch_size", "eval_batch_size", "max_epochs", "patience"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"train.{name} must be positive, got {getattr(self, name)!r}")
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' picks CUDA when present, else CPU; 'cpu' / 'cuda' / 'cuda:N' are taken as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but CUDA is not available here; "
+                         "use device: auto or cpu")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise ValueError(f"unknown device {device!r}; use auto, cpu or cuda")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) so a run is repeatable on one machine."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Click probabilities for every row of x, in order."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [torch.sigmoid(model(x[i:i + batch_size].to(device))).cpu()
+           for i in range(0, len(x), batch_size)]
+    return torch.cat(out)
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict:
+    """AUC (scikit-learn) and logloss, plus inference throughput in samples/s."""
+    start = time.perf_counter()
+    p = predict(model, x, batch_size)
+    seconds = time.perf_counter() - start
+    p, y = p.double().numpy(), y.numpy()
+    return {"auc": float(roc_auc_score(y, p)),
+            "logloss": float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1])),
+            "samples_per_s": len(y) / seconds}
+
+
+def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
+        log=print) -> dict:
+    """Train until early stopping, restore the best epoch, score the test split once.
+
+    `splits` maps "train" / "valid" / "test" to (x, y) tensors. Returns the run's metrics:
+    validation and test AUC / logloss, best and stopping epoch, whether the epoch cap ended
+    the run, per-epoch history and throughput.
+    """
+    keep_freed_memory()
+    device = resolve_device(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    model.to(device)
+    x_train, y_train = splits["train"]
+    x_valid, y_valid = splits["valid"]
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=config.learning_rate,
+                                 weight_decay=config.weight_decay, fused=True)
+    generator = torch.Generator().manual_seed(seed)
+
+    best = {"auc": -math.inf}
+    best_state, best_epoch, epochs_since_best = None, 0, 0
+    history, train_seconds, epoch = [], 0.0, 0
+    for epoch in range(1, config.max_epochs + 1):
+        model.train()
+        start, total_loss, seen = time.perf_counter(), 0.0, 0
+        batches = iterate_batches(x_train, y_train, config.batch_size, shuffle=True,
+                                  generator=generator)
+        n_batches = math.ceil(len(y_train) / config.batch_size)
+        for step, (xb, yb) in enumerate(tqdm(batches, total=n_batches, leave=False,
+                                             disable=not config.progress,
+                                             desc=f"epoch {epoch}")):
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            loss = F.binary_cross_entropy_with_logits(model(xb), yb)
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"the training loss became {loss.item()} at epoch {epoch}, batch {step}; "
+                    f"lower train.learning_rate (now {config.learning_rate}) or check the "
+                    "input data for extreme values")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(yb)
+            seen += len(yb)
+        seconds = time.perf_counter() - start
+        train_seconds += seconds
+        valid = evaluate(model, x_valid, y_valid, config.eval_batch_size)
+        improved = valid["auc"] > best["auc"]
+        history.append({"epoch": epoch, "train_loss": total_loss / seen,
+                        "valid_auc": valid["auc"], "valid_logloss": valid["logloss"],
+                        "seconds": seconds})
+        log(f"epoch {epoch:3d}  train loss {total_loss / seen:.4f}  valid AUC "
+            f"{valid['auc']:.4f}  logloss {valid['logloss']:.4f}"
+            f"{'  *' if improved else ''}  ({seconds:.1f}s, {seen / seconds:,.0f} samples/s)")
+        if improved:
+            best, best_epoch, epochs_since_best = valid, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            epochs_since_best += 1
+            if epochs_since_best >= config.patience:
+                break
+    hit_cap = epochs_since_best < config.patience
+    if hit_cap:
+        log(f"warning: stopped by the epoch cap ({config.max_epochs}) before early stopping; "
+            "raise train.max_epochs for a fair comparison")
+    model.load_state_dict(best_state)
+    test = evaluate(model, *splits["test"], config.eval_batch_size)
+    return {
+        "seed": seed,
+        "valid_auc": best["auc"], "valid_logloss": best["logloss"],
+        "test_auc": test["auc"], "test_logloss": test["logloss"],
+        "best_epoch": best_epoch, "stopped_epoch": epoch, "hit_cap": hit_cap,
+        "train_samples_per_s": len(y_train) * epoch / train_seconds,
+        "infer_samples_per_s": test["samples_per_s"],
+        "train_seconds": train_seconds,
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "device": str(device),
+        "history": history,
+    }
+
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Mean and spread over seeds of the numbers a report needs."""
+    def mean(key):
+        return float(np.mean([r[key] for r in runs]))
+
+    aucs = [r["test_auc"] for r in runs]
+    return {"test_auc_mean": mean("test_auc"),
+            "test_auc_std": float(np.std(aucs, ddof=1)) if len(aucs) > 1 else 0.0,
+            "valid_auc_mean": mean("valid_auc"), "test_logloss_mean": mean("test_logloss"),
+            "best_epoch_mean": mean("best_epoch"), "stopped_epoch_mean": mean("stopped_epoch"),
+            "any_hit_cap": any(r["hit_cap"] for r in runs), "n_seeds": len(runs)}
+
+
+def save_metrics(path, info: dict, runs: list[dict]) -> dict:
+    """Write one run's metrics JSON (DVC metrics): what was run, the summary, every seed."""
+    metrics = {**info, **summarise(runs), "runs": runs}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=1) + "\n")
+    return metrics

@@ -1,0 +1,95 @@
+"""WDL with a plain or APG tower, under every condition strategy of Sec. 3.1.1."""
+
+import pytest
+import torch
+
+from apg.conditions import ConditionConfig
+from apg.layers import APGLinear
+from apg.models import ModelConfig, build_model
+from apg.tower import VARIANTS, APGConfig
+
+CONDITIONS = {
+    "group": ConditionConfig("group", ["user_id"]),
+    "group_own_embedding": ConditionConfig("group", ["item_id"], share_embeddings=False, dim=4),
+    "mix_input_concat": ConditionConfig("mix_input", ["user_id", "item_id"], "concat"),
+    "mix_input_mean": ConditionConfig("mix_input", ["user_id", "item_id"], "mean"),
+    "mix_input_attention": ConditionConfig("mix_input", ["user_id", "item_id", "genres"],
+                                           "attention"),
+    "mix_output_concat": ConditionConfig("mix_output", ["user_id", "item_id"], "concat"),
+    "mix_output_mean": ConditionConfig("mix_output", ["user_id", "item_id"], "mean"),
+    "mix_output_attention": ConditionConfig("mix_output", ["user_id", "gender"], "attention"),
+    "self": ConditionConfig("self", []),
+}
+
+
+def wdl(schema, variant, condition=None, hidden=(16, 8)):
+    config = ModelConfig(variant=variant, embedding_dim=8, hidden_units=list(hidden),
+                         apg=APGConfig(overparam=8),
+                         condition=condition or ConditionConfig())
+    torch.manual_seed(0)
+    return build_model("wdl", schema, config)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("condition", list(CONDITIONS))
+def test_forward_and_backward_for_every_variant_and_condition(schema, splits, variant,
+                                                               condition):
+    model = wdl(schema, variant, CONDITIONS[condition])
+    x = splits["train"][0][:64]
+    logits = model(x)
+    assert logits.shape == (64,)
+    logits.sum().backward()
+    assert all(p.grad is not None for p in model.tower.parameters())
+
+
+def test_base_and_apg_differ_only_in_the_tower(schema):
+    base, apg = wdl(schema, "base"), wdl(schema, "v4")
+    assert all(isinstance(layer, torch.nn.Linear) for layer in base.tower.layers)
+    assert all(isinstance(layer, APGLinear) for layer in apg.tower.layers)
+    def outside_tower(m):
+        return {k: v.shape for k, v in m.state_dict().items()
+                if not k.startswith(("tower.", "condition."))}
+    assert outside_tower(base) == outside_tower(apg)
+
+
+@pytest.mark.parametrize("condition", ["group", "mix_input_concat", "mix_output_attention"])
+def test_the_apg_tower_adapts_to_the_condition(schema, splits, condition):
+    """Same features, a different user: the condition changes the tower's output."""
+    model = wdl(schema, "v4", CONDITIONS[condition]).eval()
+    x = splits["train"][0][:32].clone()
+    columns = [c for f in schema["fields"] for c in f["columns"]]
+    h = model.embedding(x).flatten(1)
+    other = x.clone()
+    user = columns.index("user_id")
+    other[:, user] = torch.where(x[:, user] == 1, 2, 1)
+    with torch.no_grad():
+        for p in model.embedding.parameters():   # make user embeddings clearly distinct
+            p.normal_(std=0.5)
+        z1 = model.condition(x, model.embedding(x))
+        z2 = model.condition(other, model.embedding(other))
+        assert not torch.allclose(model.tower(h, z1), model.tower(h, z2), atol=1e-5)
+
+
+@pytest.mark.parametrize("bad,message", [
+    (dict(strategy="group", fields=["user_id", "item_id"]), "exactly one field"),
+    (dict(strategy="mix_input", fields=["user_id"], aggregation="mean"), "two or more"),
+    (dict(strategy="mix_output", fields=["user_id", "item_id"], aggregation="max"),
+     "aggregation must be one of"),
+    (dict(strategy="self", fields=["user_id"]), "leave condition.fields empty"),
+    (dict(strategy="instance", fields=[]), "is not one of"),
+])
+def test_bad_condition_settings_are_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        ConditionConfig(**bad)
+
+
+def test_unknown_condition_field_is_refused(schema):
+    with pytest.raises(ValueError, match="not among the model's features"):
+        wdl(schema, "v4", ConditionConfig("group", ["favourite_colour"]))
+
+
+def test_unknown_model_and_variant_are_refused(schema):
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model("xgboost", schema, ModelConfig())
+    with pytest.raises(ValueError, match="unknown variant"):
+        wdl(schema, "v9")
