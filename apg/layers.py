@@ -196,7 +196,7 @@ class APGLinear(nn.Module):
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         p = self.generate(z)
         if self.version == "v1":
-            w = p["W"].sum(dim=1)                                    # (B, m, n)
+            w = p["W"][:, 0] if self.blocks == 1 else p["W"].sum(dim=1)  # (B, m, n)
             y = torch.bmm(w, x.unsqueeze(-1)).squeeze(-1)
         elif self.version == "v2":
             w = torch.bmm(torch.bmm(_blocks_to_rank(p["U"], 3), _block_diagonal(p["S"])),
