@@ -3,7 +3,7 @@
     python -m apg.pipeline train MODEL VARIANT   notebooks/train.ipynb via papermill
     python -m apg.pipeline report NAME           notebooks/report_NAME.ipynb via papermill
     python -m apg.pipeline profile NAME [--dir]  the whole chain in a copy, with a profile
-    python -m apg.pipeline record-notebooks      re-record the outputs saved in notebooks/
+    python -m apg.pipeline record-notebooks [NB] re-record the outputs saved in notebooks/
 
 Every stage reads its knobs from params.yaml; a notebook gets them as papermill parameters and
 never reads a hidden default. Executed notebooks are stripped of run-dependent metadata
@@ -50,8 +50,36 @@ def run_paths(dataset: str, model: str, variant: str) -> dict[str, str]:
             "notebook": f"reports/runs/{dataset}/{model}-{variant}.ipynb"}
 
 
+def check_sections(params: dict) -> None:
+    """Refuse a params.yaml whose training sections miss a key or have one nobody reads
+    (papermill would pass a misspelt key on silently and the run would use a default)."""
+    from dataclasses import fields
+
+    from apg.conditions import ConditionConfig
+    from apg.tower import APGConfig
+    from apg.train import TrainConfig
+
+    expected = {"seeds": None, "model": {"embedding_dim", "hidden_units", "dropout"},
+                "apg": {f.name for f in fields(APGConfig)},
+                "condition": {f.name for f in fields(ConditionConfig)},
+                "train": {f.name for f in fields(TrainConfig)}}
+    for section, keys in expected.items():
+        if section not in params:
+            raise ValueError(f"params.yaml has no `{section}:` section")
+        if keys is None:
+            continue
+        given = set(params[section] or {})
+        problems = [f"unknown key(s) {sorted(given - keys)}" if given - keys else "",
+                    f"missing key(s) {sorted(keys - given)}" if keys - given else ""]
+        if any(problems):
+            raise ValueError(f"params.yaml `{section}:` has "
+                             + " and ".join(p for p in problems if p)
+                             + f"; its keys are {sorted(keys)}")
+
+
 def train_parameters(params: dict, model: str, variant: str) -> dict:
     """The papermill parameters of notebooks/train.ipynb for one (model, variant) run."""
+    check_sections(params)
     dataset = params["data"]["dataset"]
     apg, condition, train = params["apg"], params["condition"], params["train"]
     return {
@@ -160,17 +188,21 @@ def run_profile(name: str, target: Path, root: Path | None = None) -> Path:
     return target
 
 
-def record_notebooks(root: Path) -> None:
-    """Re-record what `pytest --nbval` compares: every notebook in notebooks/, run in place
-    with its own default parameters, after refreshing the fixture metrics that the report
-    notebooks read by default (a fixture-profile run of the pipeline, in a copy)."""
-    fixture = run_profile("fixture", root / ".profiles" / "fixture", root)
-    target = root / "notebooks" / "fixtures" / "metrics"
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(fixture / "metrics", target)
-    for notebook in sorted((root / "notebooks").glob("*.ipynb")):
-        run_notebook(str(notebook.relative_to(root)), str(notebook.relative_to(root)), {}, root)
+def record_notebooks(root: Path, notebooks: list[str] | None = None) -> None:
+    """Re-record what `pytest --nbval` compares: notebooks run in place with their own default
+    parameters. With no names given: every notebook in notebooks/, after refreshing the
+    fixture metrics that the report notebooks read by default (a fixture-profile run of the
+    pipeline, in a copy). Note that train.ipynb is a dependency of the training stages:
+    re-recording it makes `dvc repro` train again."""
+    if not notebooks:
+        fixture = run_profile("fixture", root / ".profiles" / "fixture", root)
+        target = root / "notebooks" / "fixtures" / "metrics"
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(fixture / "metrics", target)
+        notebooks = [str(p.relative_to(root)) for p in sorted((root / "notebooks").glob("*.ipynb"))]
+    for notebook in notebooks:
+        run_notebook(notebook, notebook, {}, root)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -186,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     profile.add_argument("name")
     profile.add_argument("--dir", type=Path, default=None,
                          help="where to put the copy (default: .profiles/NAME)")
-    sub.add_parser("record-notebooks")
+    record = sub.add_parser("record-notebooks")
+    record.add_argument("notebooks", nargs="*", help="paths from the project root (default: all)")
     args = parser.parse_args(argv)
     root = project_root()
     if args.command == "profile":
@@ -194,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"profile {args.name!r} done: reports under {target / 'reports'}")
         return
     if args.command == "record-notebooks":
-        record_notebooks(root)
+        record_notebooks(root, args.notebooks)
         return
     params = load_params(root)
     if args.command == "train":

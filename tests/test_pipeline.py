@@ -35,6 +35,22 @@ def test_report_stage_sets_every_parameter_of_the_report_notebook():
     assert passed == notebook_parameters("report_table4.ipynb")
 
 
+@pytest.mark.parametrize("section,change,message", [
+    ("train", {"lerning_rate": 0.1}, r"unknown key\(s\) \['lerning_rate'\]"),
+    ("apg", {"rank": None}, None),
+    ("model", {"width": 3}, r"`model:` has unknown key\(s\) \['width'\]"),
+])
+def test_misspelt_or_missing_params_are_refused(section, change, message):
+    params = load_params(ROOT)
+    if message is None:                       # a missing key
+        del params[section]["rank"]
+        message = r"`apg:` has missing key\(s\) \['rank'\]"
+    else:
+        params[section].update(change)
+    with pytest.raises(ValueError, match=message):
+        train_parameters(params, "wdl", "v4")
+
+
 def test_profiles_override_only_what_they_name():
     params = {"seeds": [1, 2, 3], "data": {"dataset": "movielens-1m", "split_seed": 7}}
     quick = merge(params, {"seeds": [1], "data": {"dataset": "movielens-100k"}})
