@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from apg.models.autoint import AutoInt
 from apg.models.base import CTRModel, ModelConfig
+from apg.models.dcn import DCN
+from apg.models.deepfm import DeepFM
+from apg.models.difm import DIFM
+from apg.models.fibinet import FiBiNET
+from apg.models.pnn import PNN
 from apg.models.wdl import WDL
 
-MODELS: dict[str, type[CTRModel]] = {"wdl": WDL}
+MODELS: dict[str, type[CTRModel]] = {"wdl": WDL, "pnn": PNN, "fibinet": FiBiNET, "difm": DIFM,
+                                     "deepfm": DeepFM, "dcn": DCN, "autoint": AutoInt}
 
 
 def build_model(name: str, schema: dict, config: ModelConfig) -> CTRModel:

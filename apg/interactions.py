@@ -1,0 +1,153 @@
+"""Feature-interaction layers the backbones share, written once.
+
+All layers take field embeddings e of shape (B, F, d) (F fields, d dims) unless noted. Field pairs
+(i, j), i < j, are always enumerated in row-major order, (0,1), (0,2), ..., (1,2), ..., the order
+of `torch.triu_indices`, and precomputed once as index buffers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from apg.features import FeatureEmbedding
+
+
+def pair_indices(n_fields: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(i, j) of the F(F-1)/2 field pairs with i < j, in row-major order."""
+    return tuple(torch.triu_indices(n_fields, n_fields, offset=1))
+
+
+def fm_second_order(e: torch.Tensor) -> torch.Tensor:
+    """FM's pairwise term sum_{i<j} <e_i, e_j> in O(F d) (Rendle 2010, Lemma 3.1):
+    0.5 * sum_d ((sum_i e_i)^2 - sum_i e_i^2). (B, F, d) -> (B,)."""
+    return 0.5 * (e.sum(1).pow(2) - e.pow(2).sum(1)).sum(-1)
+
+
+class FirstOrder(nn.Module):
+    """The linear part w_0 + sum_i w_i(x): one weight per feature value (multi-valued fields
+    mean-pooled). `field_weights` (B, F), if given, rescales each field's term (DIFM)."""
+
+    def __init__(self, schema: dict):
+        super().__init__()
+        self.weight = FeatureEmbedding(schema, 1)
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor, field_weights: torch.Tensor | None = None) -> torch.Tensor:
+        w = self.weight(x).squeeze(-1)                                   # (B, F)
+        if field_weights is not None:
+            w = w * field_weights
+        return w.sum(1) + self.bias
+
+
+class InnerProduct(nn.Module):
+    """The product signals of the inner-product PNN (Qu et al. 2016): p_ij = <e_i, e_j> for
+    every pair i < j. (B, F, d) -> (B, F(F-1)/2)."""
+
+    def __init__(self, n_fields: int):
+        super().__init__()
+        i, j = pair_indices(n_fields)
+        self.register_buffer("i", i, persistent=False)
+        self.register_buffer("j", j, persistent=False)
+        self.out_dim = len(i)
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        return (e[:, self.i] * e[:, self.j]).sum(-1)
+
+
+class SENET(nn.Module):
+    """FiBiNET's squeeze-excitation re-weighting (Huang et al. 2019, SENET layer).
+
+    Squeeze z_i = mean(e_i); excitation a = ReLU(W_2 ReLU(W_1 z)) with W_1: F -> F/r and
+    W_2: F/r -> F (no biases, as in the paper); re-weight v_i = a_i e_i. (B, F, d) -> (B, F, d).
+    """
+
+    def __init__(self, n_fields: int, reduction: int = 3):
+        super().__init__()
+        hidden = max(1, n_fields // reduction)
+        self.squeeze_to = nn.Linear(n_fields, hidden, bias=False)
+        self.excite = nn.Linear(hidden, n_fields, bias=False)
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        a = F.relu(self.excite(F.relu(self.squeeze_to(e.mean(-1)))))
+        return e * a.unsqueeze(-1)
+
+
+class Bilinear(nn.Module):
+    """FiBiNET's bilinear interaction (Huang et al. 2019, bilinear-interaction layer):
+    p_ij = (e_i W) ⊙ e_j for every pair i < j. (B, F, d) -> (B, F(F-1)/2, d).
+
+    `kind` picks the paper's three types: "field_all" (one W shared by all pairs), "field_each"
+    (W_i per field i) or "field_interaction" (W_ij per pair).
+    """
+
+    KINDS = ("field_all", "field_each", "field_interaction")
+
+    def __init__(self, n_fields: int, dim: int, kind: str = "field_all"):
+        super().__init__()
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown bilinear type {kind!r}; choose one of {self.KINDS}")
+        i, j = pair_indices(n_fields)
+        self.register_buffer("i", i, persistent=False)
+        self.register_buffer("j", j, persistent=False)
+        self.per_pair = kind == "field_interaction"
+        n_weights = {"field_all": 1, "field_each": n_fields, "field_interaction": len(i)}[kind]
+        self.weight = nn.Parameter(torch.randn(n_weights, dim, dim) * dim ** -0.5)
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        if self.per_pair:                       # e_i W_ij for each pair
+            left = (e[:, self.i].unsqueeze(-2) @ self.weight).squeeze(-2)
+        else:                                   # e_i W (or e_i W_i) once per field, then paired
+            left = (e.unsqueeze(-2) @ self.weight).squeeze(-2)[:, self.i]
+        return left * e[:, self.j]
+
+
+class CrossNetwork(nn.Module):
+    """DCN's cross network (Wang et al. 2017, Eq. 3):
+    x_{l+1} = x_0 x_l^T w_l + b_l + x_l, with w_l, b_l vectors of the input width.
+    (B, D) -> (B, D)."""
+
+    def __init__(self, dim: int, n_layers: int = 3):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(n_layers, dim) * dim ** -0.5)
+        self.b = nn.Parameter(torch.zeros(n_layers, dim))
+
+    def forward(self, x0: torch.Tensor) -> torch.Tensor:
+        x = x0
+        for w, b in zip(self.w, self.b):
+            x = x0 * (x @ w).unsqueeze(-1) + b + x
+        return x
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """AutoInt's interacting layer (Song et al. 2019), also DIFM's vector-wise part
+    (Lu et al. 2020).
+
+    Per head h: a^h_mk = softmax_k(<W_Q^h e_m, W_K^h e_k>) (inner product, unscaled, as in
+    the paper), e^h_m = sum_k a^h_mk W_V^h e_k; heads concatenated into e^att_m, then
+    e^Res_m = ReLU(e^att_m + W_Res e_m).
+    (B, F, in_dim) -> (B, F, n_heads * head_dim).
+    """
+
+    def __init__(self, in_dim: int, head_dim: int, n_heads: int = 2):
+        super().__init__()
+        self.n_heads, self.head_dim = n_heads, head_dim
+        self.out_dim = n_heads * head_dim
+        self.query = nn.Linear(in_dim, self.out_dim, bias=False)
+        self.key = nn.Linear(in_dim, self.out_dim, bias=False)
+        self.value = nn.Linear(in_dim, self.out_dim, bias=False)
+        self.residual = nn.Linear(in_dim, self.out_dim, bias=False)
+
+    def _heads(self, t: torch.Tensor) -> torch.Tensor:
+        """(B, F, H * head_dim) -> (B, H, F, head_dim)."""
+        return t.unflatten(-1, (self.n_heads, self.head_dim)).transpose(1, 2)
+
+    def attention(self, e: torch.Tensor) -> torch.Tensor:
+        """The attention weights a^h_mk, (B, H, F, F); each row sums to one over k."""
+        q, k = self._heads(self.query(e)), self._heads(self.key(e))
+        return torch.softmax(q @ k.transpose(-2, -1), dim=-1)
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        heads = self.attention(e) @ self._heads(self.value(e))           # (B, H, F, head_dim)
+        return F.relu(heads.transpose(1, 2).flatten(2) + self.residual(e))
