@@ -56,10 +56,12 @@ def check_sections(params: dict) -> None:
     from dataclasses import fields
 
     from apg.conditions import ConditionConfig
+    from apg.models import ModelConfig
     from apg.tower import APGConfig
     from apg.train import TrainConfig
 
-    expected = {"seeds": None, "model": {"embedding_dim", "hidden_units", "dropout"},
+    model_keys = {f.name for f in fields(ModelConfig)} - {"variant", "apg", "condition"}
+    expected = {"seeds": None, "model": model_keys,
                 "apg": {f.name for f in fields(APGConfig)},
                 "condition": {f.name for f in fields(ConditionConfig)},
                 "train": {f.name for f in fields(TrainConfig)}}
