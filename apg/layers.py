@@ -10,9 +10,11 @@ V: K x N_in), per instance from a condition z (D) with a hypernetwork G (Eq. 1, 
     v4  S_i = reshape(G(z_i)); U, V shared; y = U (S_i (V x))             (Eq. 5-6)
     v5  as v4 with U = U^l U^r, V = V^l V^r, inner width P >> K           (Eq. 7)
 
-v1 and v2 materialise a per-instance N_out x N_in matrix because that is what those versions are;
-v3-v5 never do. `APGLinear.merge_for_inference()` turns v5 into a v4 layer with U and V
-precomputed once ("No Additional Inference Latency", Sec. 3.2).
+v2 materialises the per-instance N_out x N_in matrix U_i S_i V_i, because rebuilding it is what
+v3 removes. v1 computes W_i x by associativity without building W_i (same outputs and gradients,
+far less memory traffic; `generate` still returns W_i for inspection); v3-v5 never build it.
+`APGLinear.merge_for_inference()` turns v5 into a v4 layer with U and V precomputed once
+("No Additional Inference Latency", Sec. 3.2).
 
 Output aggregation of several conditions (Sec. 3.1.1, mix-wise) lives here as well, because it
 needs one generator per condition: with `n_conditions = k > 1` the layer takes z of shape
@@ -84,18 +86,20 @@ class HyperNetwork(nn.Module):
     def out_dim(self) -> int:
         return self.biases[-1].shape[-1]
 
+    def _linear(self, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        if self.n_conditions == 1:
+            return torch.addmm(bias[0], h, weight[0])
+        return torch.einsum("bkd,kdo->bko", h, weight) + bias
+
+    def hidden(self, z: torch.Tensor) -> torch.Tensor:
+        """What the last (linear) layer reads: z itself, or the MLP's last hidden activation."""
+        for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
+            z = F.relu(self._linear(z, weight, bias))
+        return z
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z: (B, D) when n_conditions == 1, else (B, k, D); returns (B, out) or (B, k, out)."""
-        h = z
-        last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            if self.n_conditions == 1:
-                h = torch.addmm(bias[0], h, weight[0])
-            else:
-                h = torch.einsum("bkd,kdo->bko", h, weight) + bias
-            if i < last:
-                h = F.relu(h)
-        return h
+        return self._linear(self.hidden(z), self.weights[-1], self.biases[-1])
 
 
 class APGLinear(nn.Module):
@@ -179,12 +183,10 @@ class APGLinear(nn.Module):
         elif self.aggregation == "attention":
             theta = torch.einsum("bk,bkp->bp", self.attention(z), theta).unsqueeze(1)
         batch, blocks = theta.shape[:2]
-        out, start = {}, 0
-        for name, shape in self._chunks:
-            size = math.prod(shape)
-            out[name] = theta[..., start:start + size].reshape(batch, blocks, *shape)
-            start += size
-        return out
+        # split, not slicing: a slice's backward zero-fills a full-size gradient per factor
+        parts = theta.split([math.prod(shape) for _, shape in self._chunks], dim=-1)
+        return {name: part.reshape(batch, blocks, *shape)
+                for (name, shape), part in zip(self._chunks, parts)}
 
     def shared_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The shared U (m, gK) and V (gK, n) of v4, or their products for v5 (Eq. 7)."""
@@ -194,25 +196,59 @@ class APGLinear(nn.Module):
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        y = self._v1_forward(x, z) if self.version == "v1" else self._factored_forward(x, z)
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def _aggregate(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Combine per-condition terms (B, k, ...) as the generated parameters are combined."""
+        if self.n_conditions == 1:
+            return t[:, 0]
+        if self.aggregation == "mean":
+            return t.mean(dim=1)
+        if self.aggregation == "attention":
+            return torch.einsum("bk,bk...->b...", self.attention(z), t)
+        return t.sum(dim=1)                       # concat: the k blocks add up
+
+    def _v1_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """y_i = W_i x_i (Eq. 1-2) without building the B matrices W_i.
+
+        G's last layer is linear, W_i = reshape(A^T h_i + c) with h_i its input, so
+        W_i x_i = sum_d h_id (A_d x_i) + C x_i: one matrix product of the batch x with the
+        generator's weights, then a weighted sum over d. Same function and gradients as
+        materialising W_i (`generate`), at a fraction of the memory traffic.
+        """
+        m, n = self.out_features, self.in_features
+        h = self.generator.hidden(z)
+        if self.n_conditions == 1:
+            h = h.unsqueeze(1)                                       # (B, k, D')
+        weight, bias = self.generator.weights[-1], self.generator.biases[-1]
+        k, d = weight.shape[:2]
+        a = torch.cat([weight[..., :m * n], bias[:, None, :m * n]], dim=1)   # (k, D'+1, m n)
+        ax = x @ a.view(-1, m, n).permute(2, 0, 1).reshape(n, -1)          # (B, k (D'+1) m)
+        h1 = torch.cat([h, h.new_ones(h.shape[0], k, 1)], dim=-1)           # (B, k, D'+1)
+        y = (ax.view(-1, k, d + 1, m) * h1.unsqueeze(-1)).sum(dim=2)       # (B, k, m)
+        if self.generated_bias:
+            y = y + torch.einsum("bkd,kdm->bkm", h, weight[..., m * n:]) + bias[:, m * n:]
+        return self._aggregate(y, z)
+
+    def _factored_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """v2-v5: from the generated factors."""
         p = self.generate(z)
-        if self.version == "v1":
-            w = p["W"][:, 0] if self.blocks == 1 else p["W"].sum(dim=1)  # (B, m, n)
-            y = torch.bmm(w, x.unsqueeze(-1)).squeeze(-1)
-        elif self.version == "v2":
-            w = torch.bmm(torch.bmm(_blocks_to_rank(p["U"], 3), _block_diagonal(p["S"])),
+        if self.version == "v2":
+            w = torch.bmm(_blocks_to_rank(p["U"], 3) @ _block_diagonal(p["S"]),
                           _blocks_to_rank(p["V"], 2))                # (B, m, n) = U_i S_i V_i
-            y = torch.bmm(w, x.unsqueeze(-1)).squeeze(-1)
-        elif self.version == "v3":
-            h = torch.einsum("bgkn,bn->bgk", p["V"], x)
-            h = torch.einsum("bgkl,bgl->bgk", p["S"], h)
-            y = torch.einsum("bgmk,bgk->bm", p["U"], h)
+            y = BatchedMatVec.apply(w, x)
+        elif self.version == "v3":   # U_i (S_i (V_i x)) as broadcast products: K is too small
+            h = (p["V"] * x[:, None, None, :]).sum(-1)             # for batched matmuls to pay
+            h = (p["S"] * h.unsqueeze(-2)).sum(-1)
+            y = (p["U"] * h.unsqueeze(-2)).sum(dim=(1, 3))
         else:
             u, v = self.shared_factors()
             y = self._shared_forward(x, u, v, p["S"])
         if self.generated_bias:
             y = y + p["b"].sum(dim=1)
-        if self.bias is not None:
-            y = y + self.bias
         return y
 
     def _shared_forward(self, x, u, v, s):
@@ -245,6 +281,24 @@ class APGLinear(nn.Module):
         agg = f", conditions={self.n_conditions} ({self.aggregation})" if self.aggregation else ""
         return (f"{self.in_features} -> {self.out_features}, version={self.version}, "
                 f"K={self.rank}{extra}, D={self.condition_dim}{agg}")
+
+
+class BatchedMatVec(torch.autograd.Function):
+    """y_i = W_i x_i for a batch of per-instance matrices (v2). Its backward forms the outer
+    product dL/dW_i = dy_i x_i^T elementwise: on CPU torch's generic bmm backward spends a
+    large part of the step zero-filling and multiplying by width-1 matrices."""
+
+    @staticmethod
+    def forward(ctx, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(w, x)
+        return torch.bmm(w, x.unsqueeze(-1)).squeeze(-1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        w, x = ctx.saved_tensors
+        grad_w = grad.unsqueeze(-1) * x.unsqueeze(1) if ctx.needs_input_grad[0] else None
+        grad_x = torch.bmm(grad.unsqueeze(1), w).squeeze(1) if ctx.needs_input_grad[1] else None
+        return grad_w, grad_x
 
 
 def _blocks_to_rank(t: torch.Tensor, rank_axis: int) -> torch.Tensor:

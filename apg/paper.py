@@ -117,9 +117,14 @@ PAPER_DATASET = {"movielens-1m": "movielens", "movielens-100k": "movielens",
                  "fixture": "movielens"}
 
 
+# v3 computes v2's function (Eq. 4 regroups the products of Eq. 3), which is why the paper
+# leaves it out of Table 4; a kit run of v3 is compared with the paper's v2 row.
+TABLE4_ROW = {"v3": "v2"}
+
+
 def table4_auc(version: str, dataset: str) -> float | None:
     """Printed Table 4 AUC (%) of a version on a kit data set (None where the paper has none)."""
-    return TABLE4.get(version, {}).get(PAPER_DATASET.get(dataset, dataset))
+    return TABLE4.get(TABLE4_ROW.get(version, version), {}).get(PAPER_DATASET.get(dataset, dataset))
 
 
 def table4_delta(version: str, dataset: str) -> float | None:
@@ -128,3 +133,21 @@ def table4_delta(version: str, dataset: str) -> float | None:
     if auc is None or base is None:
         return None
     return round(auc - base, 2)
+
+
+def table2_auc(model: str, variant: str, dataset: str) -> float | None:
+    """Printed Table 2 AUC (%) of a backbone, "base" or "apg", on a kit data set."""
+    return TABLE2.get(PAPER_DATASET.get(dataset, dataset), {}).get(variant, {}).get(model)
+
+
+def table2_delta(model: str, variant: str, dataset: str) -> float | None:
+    """Delta vs Base recomputed from the printed Table 2 AUCs (percentage points)."""
+    auc, base = table2_auc(model, variant, dataset), table2_auc(model, "base", dataset)
+    if auc is None or base is None:
+        return None
+    return round(auc - base, 2)
+
+
+def table2_delta_printed(model: str, dataset: str) -> float | None:
+    """Table 2's Δ as printed for a backbone, or its Ave column with model="ave"."""
+    return TABLE2_DELTA_PRINTED.get(PAPER_DATASET.get(dataset, dataset), {}).get(model)

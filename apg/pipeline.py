@@ -1,6 +1,6 @@
 """The pipeline's stage commands (run by dvc.yaml) and the quick / fixture profiles.
 
-    python -m apg.pipeline train MODEL VARIANT   notebooks/train.ipynb via papermill
+    python -m apg.pipeline train TABLE MODEL VARIANT   notebooks/train.ipynb via papermill
     python -m apg.pipeline report NAME           notebooks/report_NAME.ipynb via papermill
     python -m apg.pipeline profile NAME [--dir]  the whole chain in a copy, with a profile
     python -m apg.pipeline record-notebooks [NB] re-record the outputs saved in notebooks/
@@ -44,10 +44,21 @@ def data_paths(dataset: str) -> dict[str, str]:
     return {"raw": f"data/raw/{dataset}", "processed": f"data/processed/{dataset}"}
 
 
-def run_paths(dataset: str, model: str, variant: str) -> dict[str, str]:
-    """Where one training run writes its metrics and its executed notebook."""
-    return {"metrics": f"metrics/{dataset}/{model}-{variant}.json",
-            "notebook": f"reports/runs/{dataset}/{model}-{variant}.ipynb"}
+TABLES = ("table2", "table4")
+
+
+def run_paths(dataset: str, table: str, model: str, variant: str) -> dict[str, str]:
+    """Where one training run for a table writes its metrics and its executed notebook."""
+    return {"metrics": f"metrics/{dataset}/{table}/{model}-{variant}.json",
+            "notebook": f"reports/runs/{dataset}/{table}/{model}-{variant}.ipynb"}
+
+
+def run_condition(params: dict, table: str) -> dict:
+    """The condition of a table's APG runs: `condition:`, with `table4.condition` merged over
+    it for Table 4 (all versions, v1 included, must afford it; README, "Decisions")."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}; choose one of {TABLES}")
+    return merge(params["condition"], params[table].get("condition") or {})
 
 
 def check_sections(params: dict) -> None:
@@ -64,7 +75,7 @@ def check_sections(params: dict) -> None:
     expected = {"seeds": None, "model": model_keys,
                 "apg": {f.name for f in fields(APGConfig)},
                 "condition": {f.name for f in fields(ConditionConfig)},
-                "train": {f.name for f in fields(TrainConfig)}}
+                "train": {f.name for f in fields(TrainConfig)} - {"learning_rate"}}
     for section, keys in expected.items():
         if section not in params:
             raise ValueError(f"params.yaml has no `{section}:` section")
@@ -79,11 +90,25 @@ def check_sections(params: dict) -> None:
                              + f"; its keys are {sorted(keys)}")
 
 
-def train_parameters(params: dict, model: str, variant: str) -> dict:
-    """The papermill parameters of notebooks/train.ipynb for one (model, variant) run."""
+def learning_rate(params: dict, model: str) -> float:
+    """The backbone's learning rate (`learning_rates:`), shared by its Base and APG runs."""
+    rates = params.get("learning_rates") or {}
+    if model not in rates:
+        raise ValueError(f"params.yaml `learning_rates:` has no rate for {model!r}; add one "
+                         "(choose it on validation with `make tune`)")
+    return rates[model]
+
+
+def train_parameters(params: dict, table: str, model: str, variant: str) -> dict:
+    """The papermill parameters of notebooks/train.ipynb for one (model, variant) run of a
+    table."""
     check_sections(params)
     dataset = params["data"]["dataset"]
-    apg, condition, train = params["apg"], params["condition"], params["train"]
+    apg, condition, train = params["apg"], run_condition(params, table), params["train"]
+    unknown = set(condition) - set(params["condition"])
+    if unknown:
+        raise ValueError(f"params.yaml `{table}.condition:` has unknown key(s) {sorted(unknown)};"
+                         f" its keys are those of `condition:`, {sorted(params['condition'])}")
     return {
         "dataset": dataset,
         "data_dir": data_paths(dataset)["processed"],
@@ -100,8 +125,9 @@ def train_parameters(params: dict, model: str, variant: str) -> dict:
         "condition_aggregation": condition["aggregation"],
         "condition_share_embeddings": condition["share_embeddings"],
         "condition_dim": condition["dim"],
+        "learning_rate": learning_rate(params, model),
         **train,
-        "metrics_path": run_paths(dataset, model, variant)["metrics"],
+        "metrics_path": run_paths(dataset, table, model, variant)["metrics"],
     }
 
 
@@ -130,17 +156,23 @@ def run_notebook(source: str, output: str, parameters: dict, root: Path) -> None
     strip_run_metadata(out)
 
 
-def stage_train(root: Path, params: dict, model: str, variant: str) -> None:
-    parameters = train_parameters(params, model, variant)
-    notebook = run_paths(params["data"]["dataset"], model, variant)["notebook"]
+def stage_train(root: Path, params: dict, table: str, model: str, variant: str) -> None:
+    parameters = train_parameters(params, table, model, variant)
+    notebook = run_paths(params["data"]["dataset"], table, model, variant)["notebook"]
     run_notebook("notebooks/train.ipynb", notebook, parameters, root)
 
 
-def stage_report(root: Path, params: dict, name: str) -> None:
+def report_parameters(params: dict, name: str) -> dict:
+    """The papermill parameters of notebooks/report_NAME.ipynb: the table's params section
+    and where its runs' metrics are."""
     dataset = params["data"]["dataset"]
-    parameters = {"dataset": dataset, "metrics_dir": f"metrics/{dataset}",
-                  "tables_dir": "reports/tables", "figures_dir": "reports/figures",
-                  **params.get(name, {})}
+    section = {k: v for k, v in params.get(name, {}).items() if k != "condition"}
+    return {"dataset": dataset, "metrics_dir": f"metrics/{dataset}/{name}",
+            "tables_dir": "reports/tables", "figures_dir": "reports/figures", **section}
+
+
+def stage_report(root: Path, params: dict, name: str) -> None:
+    parameters = report_parameters(params, name)
     run_notebook(f"notebooks/report_{name}.ipynb", f"reports/{name}.ipynb", parameters, root)
 
 
@@ -212,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train")
+    train.add_argument("table", choices=TABLES)
     train.add_argument("model")
     train.add_argument("variant")
     report = sub.add_parser("report")
@@ -233,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     params = load_params(root)
     if args.command == "train":
-        stage_train(root, params, args.model, args.variant)
+        stage_train(root, params, args.table, args.model, args.variant)
     else:
         stage_report(root, params, args.name)
 

@@ -43,6 +43,45 @@ def seed_aucs(runs: pd.DataFrame, dataset: str, model: str) -> pd.DataFrame:
     return runs.pivot_table(index="seed", columns="variant", values="test_auc") * 100
 
 
+def require_runs(runs: pd.DataFrame, dataset: str, models, variants) -> None:
+    """Raise a ValueError naming every `<model>-<variant>` with no runs on `dataset`."""
+    runs = runs[runs["dataset"] == dataset]
+    have = set(zip(runs["model"], runs["variant"]))
+    missing = [f"{m}-{v}" for m in models for v in variants if (m, v) not in have]
+    if missing:
+        raise ValueError(f"no runs for {missing} on {dataset}; run their training stages "
+                         "first")
+
+
+def versus_base(runs: pd.DataFrame, aucs: pd.DataFrame, variant: str, alpha: float,
+                **paper_values) -> dict:
+    """One variant of one backbone: test AUC (%) over seeds and its gain over Base.
+
+    `runs` are this backbone's runs, `aucs` its `seed_aucs`. delta is the mean of the per-seed
+    differences to Base (same seeds, same split) and p_value their two-sided paired t-test;
+    significant means p < alpha, a gain or a loss. The paper's values go in between, as given.
+    Shared by Table 2 and Table 4.
+    """
+    r = runs[runs["variant"] == variant]
+    is_base = variant == "base"
+    differences = (aucs[variant] - aucs["base"]).dropna()
+    delta = 0.0 if is_base else differences.mean()
+    p = float("nan") if is_base else paired_test(aucs[variant], aucs["base"])
+    return {
+        "auc_mean": aucs[variant].mean(), "auc_std": aucs[variant].std(ddof=1),
+        "n_seeds": int(aucs[variant].notna().sum()),
+        "delta": delta, "delta_std": 0.0 if is_base else differences.std(ddof=1),
+        "p_value": p,
+        "significant": bool(p < alpha),
+        "beyond_0.1": bool(delta >= paper.SIGNIFICANT_AUC_GAIN),
+        **paper_values,
+        "best_epoch_mean": r["best_epoch"].mean(),
+        "stopped_epoch_mean": r["stopped_epoch"].mean(),
+        "hit_cap": bool(r["hit_cap"].any()),
+        "n_params": int(r["n_params"].iloc[0]),
+    }
+
+
 def table4(runs: pd.DataFrame, dataset: str, model: str = "wdl",
            versions=("base", "v1", "v2", "v4", "v5"), alpha: float = 0.05) -> pd.DataFrame:
     """Table 4: test AUC (%) of each APG version on one backbone, ours beside the paper's.
@@ -50,36 +89,156 @@ def table4(runs: pd.DataFrame, dataset: str, model: str = "wdl",
     delta_vs_base is the mean of the per-seed differences to Base (same seeds, same split);
     p_value is the two-sided paired t-test of those differences.
     """
+    require_runs(runs, dataset, [model], versions)
     auc = seed_aucs(runs, dataset, model)
     runs = runs[(runs["dataset"] == dataset) & (runs["model"] == model)]
-    missing = [v for v in versions if v not in auc]
-    if missing:
-        raise ValueError(f"no runs for {missing} of {model} on {dataset}; run their "
-                         "training stages first")
+    rows = [{"dataset": dataset, "version": version,
+             **versus_base(runs, auc, version, alpha,
+                           paper_auc=paper.table4_auc(version, dataset),
+                           paper_delta_vs_base=paper.table4_delta(version, dataset))}
+            for version in versions]
+    return pd.DataFrame(rows).rename(columns={"delta": "delta_vs_base"})
+
+
+def table2(runs: pd.DataFrame, dataset: str, models=paper.MODELS, apg_version: str = "v5",
+           alpha: float = 0.05) -> pd.DataFrame:
+    """Table 2 (Sec. 4.2): each backbone as Base and as Base + APG, ours beside the paper's.
+
+    A row per backbone and variant ("base", "apg"); the APG rows are the runs of
+    `apg_version`. delta, delta_std and p_value compare with Base seed by seed (see
+    `versus_base`); significant means a significant gain. paper_delta is recomputed from the
+    printed AUCs, paper_delta_printed is the Δ row as printed. Throughput is the mean over
+    seeds.
+    """
+    require_runs(runs, dataset, models, ("base", apg_version))
     rows = []
-    for version in versions:
-        r = runs[runs["variant"] == version]
-        is_base = version == "base"
-        differences = (auc[version] - auc["base"]).dropna()
-        delta = differences.mean()
-        p = float("nan") if is_base else paired_test(auc[version], auc["base"])
+    for model in models:
+        auc = seed_aucs(runs, dataset, model)
+        model_runs = runs[(runs["dataset"] == dataset) & (runs["model"] == model)]
+        for variant, run_variant in (("base", "base"), ("apg", apg_version)):
+            r = model_runs[model_runs["variant"] == run_variant]
+            rows.append({
+                "dataset": dataset, "model": model, "variant": variant,
+                "apg_version": apg_version,
+                **versus_base(model_runs, auc, run_variant, alpha,
+                              paper_auc=paper.table2_auc(model, variant, dataset),
+                              paper_delta=paper.table2_delta(model, variant, dataset),
+                              paper_delta_printed=(paper.table2_delta_printed(model, dataset)
+                                                   if variant == "apg" else float("nan"))),
+                "train_samples_per_s": r["train_samples_per_s"].mean(),
+                "infer_samples_per_s": r["infer_samples_per_s"].mean(),
+                "device": ",".join(sorted(r["device"].unique())),
+            })
+    table = pd.DataFrame(rows)
+    table["significant"] &= table["delta"] > 0  # Table 2 claims gains; a clear loss is none
+    return table
+
+
+COLLAPSED_AUC_MARGIN = 1.0  # AUC points above chance (50) under which a cell failed to train
+
+
+def table2_verdicts(table: pd.DataFrame) -> list[str]:
+    """Table 2's claim, "APG improves every backbone" (Sec. 4.2), checked per backbone.
+
+    REPRODUCES: our gain is at least the paper's 0.1 points and significant in the paired
+    test; WEAKER: a gain, but not both; DOES NOT REPRODUCE: no gain. Then a summary, with the
+    paper's average Δ recomputed from its AUCs beside its printed Ave.
+    """
+    apg = table[table["variant"] == "apg"]
+    reproduces = apg["beyond_0.1"] & apg["significant"]
+    lines = []
+    for (_, row), ok in zip(apg.iterrows(), reproduces):
+        if ok:
+            verdict, detail = "REPRODUCES", ""
+        elif row["delta"] > 0:
+            shortfalls = [text for text, short in
+                          (("below the paper's 0.1-point threshold", not row["beyond_0.1"]),
+                           ("not significant", not row["significant"])) if short]
+            verdict, detail = "WEAKER", ", " + " and ".join(shortfalls)
+        else:
+            verdict, detail = "DOES NOT REPRODUCE", ""
+        printed = ("" if np.isclose(row["paper_delta_printed"], row["paper_delta"])
+                   else f", printed {row['paper_delta_printed']:+.2f}")
+        lines.append(f"{verdict}: {row['model']} + APG ({row['apg_version']}) — ours Δ "
+                     f"{row['delta']:+.2f} ± {row['delta_std']:.2f} over Base "
+                     f"(p = {row['p_value']:.2g}){detail}; paper Δ {row['paper_delta']:+.2f}"
+                     f"{printed}.")
+    n = len(apg)
+    printed_ave = paper.table2_delta_printed("ave", table["dataset"].iloc[0])
+    lines.append(f"SUMMARY: {int(reproduces.sum())} of the paper's {n} improvements "
+                 f"reproduce; {int((apg['delta'] > 0).sum())} of {n} are positive, "
+                 f"{int(apg['significant'].sum())} significant gains in the paired test. "
+                 f"Average Δ: ours {apg['delta'].mean():+.2f}, paper "
+                 f"{apg['paper_delta'].mean():+.2f} (recomputed from its AUCs; its printed Ave "
+                 f"over all seven backbones is {printed_ave:+.2f}).")
+    capped = [f"{r.model}-{r.variant}" for r in table.itertuples() if r.hit_cap]
+    if capped:
+        lines.append(f"CAUTION: {capped} stopped at the epoch cap, not by early stopping; "
+                     "their comparison may be unfair.")
+    collapsed = [f"{r.model}-{r.variant}" for r in table.itertuples()
+                 if r.auc_mean < 50 + COLLAPSED_AUC_MARGIN]
+    if collapsed:
+        lines.append(f"CAUTION: {collapsed} ended at chance level (test AUC within "
+                     f"{COLLAPSED_AUC_MARGIN} points of 50): training collapsed to a constant "
+                     "prediction (see the per-epoch loss in reports/runs/); its Δ measures a "
+                     "failed training, not the model.")
+    return lines
+
+
+# Training-throughput targets of this kit, not of the paper: MovieLens-1M on a 2-core CPU
+# without GPU, set in the kit's issue 3 at 2.5x a widely used PyTorch CTR library. Base must
+# reach train_samples_per_s; each + APG variant at least apg_over_base times its Base.
+THROUGHPUT_TARGETS = {
+    "dataset": "movielens-1m", "device": "cpu", "apg_over_base": 0.8,
+    "train_samples_per_s": dict(wdl=100_000, deepfm=85_000, dcn=85_000, pnn=90_000,
+                                difm=65_000, autoint=58_000, fibinet=45_000),
+}
+
+
+def throughput_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per backbone: samples/s and parameters of Base and + APG, against THROUGHPUT_TARGETS.
+
+    base_met and apg_met are None unless every run is on the targets' data set and device.
+    """
+    targets = THROUGHPUT_TARGETS
+    applies = bool((table["dataset"] == targets["dataset"]).all()
+                   and (table["device"] == targets["device"]).all())
+    t = table.set_index(["model", "variant"])
+    rows = []
+    for model in table["model"].unique():
+        base, apg = t.loc[(model, "base")], t.loc[(model, "apg")]
+        ratio = apg["train_samples_per_s"] / base["train_samples_per_s"]
+        target = targets["train_samples_per_s"][model]
         rows.append({
-            "dataset": dataset, "version": version,
-            "auc_mean": auc[version].mean(), "auc_std": auc[version].std(ddof=1),
-            "n_seeds": int(auc[version].notna().sum()),
-            "delta_vs_base": 0.0 if is_base else delta,
-            "delta_std": 0.0 if is_base else differences.std(ddof=1),
-            "p_value": p,
-            "significant": not is_base and bool(p < alpha),
-            "beyond_0.1": not is_base and bool(delta >= paper.SIGNIFICANT_AUC_GAIN),
-            "paper_auc": paper.table4_auc(version, dataset),
-            "paper_delta_vs_base": paper.table4_delta(version, dataset),
-            "best_epoch_mean": r["best_epoch"].mean(),
-            "stopped_epoch_mean": r["stopped_epoch"].mean(),
-            "hit_cap": bool(r["hit_cap"].any()),
-            "n_params": int(r["n_params"].iloc[0]),
+            "dataset": base["dataset"], "device": base["device"], "model": model,
+            "train_base": base["train_samples_per_s"], "train_apg": apg["train_samples_per_s"],
+            "apg_over_base": ratio,
+            "infer_base": base["infer_samples_per_s"], "infer_apg": apg["infer_samples_per_s"],
+            "n_params_base": base["n_params"], "n_params_apg": apg["n_params"],
+            "train_target": target,
+            "base_met": bool(base["train_samples_per_s"] >= target) if applies else None,
+            "apg_met": bool(ratio >= targets["apg_over_base"]) if applies else None,
         })
     return pd.DataFrame(rows)
+
+
+def throughput_verdicts(throughput: pd.DataFrame) -> list[str]:
+    """A line per missed training-throughput target, or why the targets were not checked."""
+    targets = THROUGHPUT_TARGETS
+    if throughput["base_met"].isna().any():
+        runs_on = sorted(set(zip(throughput["dataset"], throughput["device"])))
+        return [f"NOTE: the throughput targets are for {targets['dataset']} on "
+                f"{targets['device']}; these runs (data set, device: {runs_on}) are not checked "
+                "against them."]
+    lines = []
+    for row in throughput.itertuples(index=False):
+        if not row.base_met:
+            lines.append(f"MISSED: {row.model} Base trains {row.train_base:,.0f} samples/s, "
+                         f"target {row.train_target:,.0f}.")
+        if not row.apg_met:
+            lines.append(f"MISSED: {row.model} + APG trains at {row.apg_over_base:.2f}× Base, "
+                         f"target {targets['apg_over_base']}×.")
+    return lines or ["All training-throughput targets met."]
 
 
 TABLE4_CLAIMS = (  # (a, b, claim of Sec. 4.3, kind): "gain" = a beats b; "close" = a ~ b
@@ -99,8 +258,14 @@ def table4_verdicts(table: pd.DataFrame, aucs: pd.DataFrame, alpha: float = 0.05
     test; "about as well" holds when the means are within 0.1 points.
     """
     t = table.set_index("version")
+    stand_in = {paper_row: ours for ours, paper_row in paper.TABLE4_ROW.items()
+                if ours in t.index and paper_row not in t.index}
     lines = []
     for a, b, claim, kind in TABLE4_CLAIMS:
+        for version in (a, b):
+            if version in stand_in:
+                claim += f" ({version} run as {stand_in[version]}, the same function)"
+        a, b = stand_in.get(a, a), stand_in.get(b, b)
         d = float((aucs[a] - aucs[b]).dropna().mean())
         p = paired_test(aucs[a], aucs[b])
         ours = (f"ours: {a} {t.loc[a, 'auc_mean']:.2f} vs {b} {t.loc[b, 'auc_mean']:.2f}, "
@@ -185,4 +350,19 @@ def ours_vs_paper_bars(ax, labels, ours, ours_err, paper_values, ylabel="test AU
     values = [v for v in [*ours, *paper_values] if v is not None and not np.isnan(v)]
     lo, hi = min(values), max(values)
     ax.set_ylim(lo - 0.5 - (hi - lo) * 0.2, hi + 0.3 + (hi - lo) * 0.2)
+    ax.legend(frameon=False)
+
+
+def throughput_bars(ax, throughput: pd.DataFrame):
+    """Training samples/s of Base and + APG per backbone, with THROUGHPUT_TARGETS marked."""
+    x = np.arange(len(throughput))
+    ax.bar(x - 0.2, throughput["train_base"] / 1e3, 0.4, color="tab:gray", label="Base")
+    ax.bar(x + 0.2, throughput["train_apg"] / 1e3, 0.4, color="tab:green", label="+ APG")
+    ax.hlines(throughput["train_target"] / 1e3, x - 0.4, x, color="black",
+              label=f"target ({THROUGHPUT_TARGETS['dataset']}, {THROUGHPUT_TARGETS['device']})")
+    ax.hlines(THROUGHPUT_TARGETS["apg_over_base"] * throughput["train_base"] / 1e3, x, x + 0.4,
+              color="black", linestyles="dotted",
+              label=f"{THROUGHPUT_TARGETS['apg_over_base']} × Base")
+    ax.set_xticks(x, throughput["model"])
+    ax.set_ylabel("training samples/s (thousands)")
     ax.legend(frameon=False)

@@ -22,7 +22,7 @@ import torch
 from sklearn.metrics import log_loss, roc_auc_score
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from apg.data.batches import iterate_batches
 from apg.runtime import keep_freed_memory
@@ -96,9 +96,10 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
         log=print) -> dict:
     """Train until early stopping, restore the best epoch, score the test split once.
 
-    `splits` maps "train" / "valid" / "test" to (x, y) tensors. Returns the run's metrics:
-    validation and test AUC / logloss, best and stopping epoch, whether the epoch cap ended
-    the run, per-epoch history and throughput.
+    `splits` maps "train" / "valid" / "test" to (x, y) tensors; without "test" (tuning, which
+    must not see it) the test metrics are None. Returns the run's metrics: validation and test
+    AUC / logloss, best and stopping epoch, whether the epoch cap ended the run, per-epoch
+    history and throughput.
     """
     keep_freed_memory()
     device = resolve_device(config.device)
@@ -158,7 +159,8 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
         log(f"warning: stopped by the epoch cap ({config.max_epochs}) before early stopping; "
             "raise train.max_epochs for a fair comparison")
     model.load_state_dict(best_state)
-    test = evaluate(model, *splits["test"], config.eval_batch_size)
+    test = (evaluate(model, *splits["test"], config.eval_batch_size) if "test" in splits
+            else {"auc": None, "logloss": None, "samples_per_s": best["samples_per_s"]})
     return {
         "seed": seed,
         "valid_auc": best["auc"], "valid_logloss": best["logloss"],
@@ -171,7 +173,6 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
         "device": str(device),
         "history": history,
     }
-
 
 
 def summarise(runs: list[dict]) -> dict:

@@ -55,6 +55,26 @@ def test_v2_and_v3_agree_given_the_same_generated_factors(batch):
     torch.testing.assert_close(v2(x, z), v3(x, z), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("aggregation", [None, *AGGREGATIONS])
+def test_v1_equals_its_generated_matrix_applied_to_x(aggregation, batch):
+    """v1 never builds W_i in forward; outputs and gradients must equal W_i x (Eq. 1-2)."""
+    x, _ = batch
+    k = 1 if aggregation is None else 3
+    z = torch.randn(B, D) if k == 1 else torch.randn(B, k, D)
+    layer = make("v1", n_conditions=k, aggregation=aggregation, generated_bias=True,
+                 hypernet_hidden=(8,))
+    y = layer(x, z)
+    y.square().sum().backward()
+    fast = [p.grad.clone() for p in layer.parameters()]
+    layer.zero_grad()
+    f = layer.generate(z)
+    expected = (torch.einsum("bgmn,bn->bm", f["W"], x) + f["b"].sum(dim=1) + layer.bias)
+    expected.square().sum().backward()
+    torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5)
+    for got, want in zip(fast, (p.grad for p in layer.parameters())):
+        torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
 def test_v2_reconstructs_w_from_its_generated_factors(batch):
     x, z = batch
     layer = make("v2")

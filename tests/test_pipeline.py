@@ -13,8 +13,8 @@ import pytest
 import yaml
 from papermill.inspection import _infer_parameters
 
-from apg.pipeline import (load_params, merge, project_root, run_profile, strip_run_metadata,
-                          train_parameters)
+from apg.pipeline import (load_params, merge, project_root, report_parameters, run_profile,
+                          strip_run_metadata, train_parameters)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,14 +25,41 @@ def notebook_parameters(name):
 
 def test_params_yaml_sets_every_parameter_of_the_training_notebook():
     """No hidden defaults: the pipeline passes every parameter train.ipynb has, and no other."""
-    passed = train_parameters(load_params(ROOT), "wdl", "v4")
+    passed = train_parameters(load_params(ROOT), "table2", "wdl", "v4")
     assert set(passed) == notebook_parameters("train.ipynb")
 
 
-def test_report_stage_sets_every_parameter_of_the_report_notebook():
+@pytest.mark.parametrize("name", ["table2", "table4"])
+def test_report_stage_sets_every_parameter_of_the_report_notebook(name):
+    passed = report_parameters(load_params(ROOT), name)
+    assert set(passed) == notebook_parameters(f"report_{name}.ipynb")
+
+
+def test_table4_runs_merge_their_own_condition_over_the_shared_one():
     params = load_params(ROOT)
-    passed = {"dataset", "metrics_dir", "tables_dir", "figures_dir", *params["table4"]}
-    assert passed == notebook_parameters("report_table4.ipynb")
+    params["condition"].update(strategy="self", fields=[])
+    params["table4"]["condition"] = {"strategy": "group", "fields": ["user_id"]}
+    table4 = train_parameters(params, "table4", "wdl", "v1")
+    table2 = train_parameters(params, "table2", "wdl", "v1")
+    assert (table4["condition_strategy"], table4["condition_fields"]) == ("group", ["user_id"])
+    assert (table2["condition_strategy"], table2["condition_fields"]) == ("self", [])
+    assert table4["metrics_path"].endswith("/table4/wdl-v1.json")
+    assert table2["metrics_path"].endswith("/table2/wdl-v1.json")
+    params["table4"]["condition"] = {"stratgy": "group"}
+    with pytest.raises(ValueError, match=r"`table4.condition:` has unknown key\(s\) \['stratgy'\]"):
+        train_parameters(params, "table4", "wdl", "v1")
+    with pytest.raises(ValueError, match="unknown table 'table9'"):
+        train_parameters(params, "table9", "wdl", "v1")
+
+
+def test_each_backbone_gets_its_own_learning_rate():
+    params = load_params(ROOT)
+    params["learning_rates"].update(wdl=0.5, deepfm=0.25)
+    assert train_parameters(params, "table2", "deepfm", "base")["learning_rate"] == 0.25
+    assert train_parameters(params, "table4", "wdl", "v5")["learning_rate"] == 0.5
+    del params["learning_rates"]["dcn"]
+    with pytest.raises(ValueError, match=r"`learning_rates:` has no rate for 'dcn'.*make tune"):
+        train_parameters(params, "table2", "dcn", "base")
 
 
 @pytest.mark.parametrize("section,change,message", [
@@ -48,7 +75,7 @@ def test_misspelt_or_missing_params_are_refused(section, change, message):
     else:
         params[section].update(change)
     with pytest.raises(ValueError, match=message):
-        train_parameters(params, "wdl", "v4")
+        train_parameters(params, "table2", "wdl", "v4")
 
 
 def test_profiles_override_only_what_they_name():
@@ -86,6 +113,25 @@ def fixture_run(tmp_path_factory):
     return run_profile("fixture", tmp_path_factory.mktemp("e2e") / "kit", ROOT)
 
 
+def test_end_to_end_pipeline_writes_table2(fixture_run):
+    table = pd.read_csv(fixture_run / "reports" / "tables" / "table2.csv")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    models = params["table2"]["models"]
+    assert list(table["model"]) == [m for m in models for _ in range(2)]
+    assert list(table["variant"]) == ["base", "apg"] * len(models)
+    required = {"dataset", "model", "variant", "auc_mean", "auc_std", "n_seeds", "delta",
+                "paper_auc", "paper_delta"}
+    assert required <= set(table.columns)
+    assert (table["n_seeds"] == len(params["profiles"]["fixture"]["seeds"])).all()
+    assert table["auc_mean"].between(55, 100).all()
+    assert table.loc[table["variant"] == "base", "delta"].eq(0).all()
+    throughput = pd.read_csv(fixture_run / "reports" / "tables" / "table2_throughput.csv")
+    assert list(throughput["model"]) == models and (throughput["train_base"] > 0).all()
+    assert (fixture_run / "reports" / "figures" / "table2.png").stat().st_size > 10_000
+    report = (fixture_run / "reports" / "table2.ipynb").read_text()
+    assert "SUMMARY" in report and "start_time" not in report
+
+
 def test_end_to_end_pipeline_writes_table4(fixture_run):
     table = pd.read_csv(fixture_run / "reports" / "tables" / "table4.csv")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -96,13 +142,15 @@ def test_end_to_end_pipeline_writes_table4(fixture_run):
     assert (table["n_seeds"] == len(params["profiles"]["fixture"]["seeds"])).all()
     assert table["auc_mean"].between(55, 100).all()          # AUC in %, above chance
     assert table.loc[table["version"] == "v5", "paper_auc"].item() == 79.73
+    assert table.loc[table["version"] == "v3", "paper_auc"].item() == 79.49   # v2's row
     assert (fixture_run / "reports" / "figures" / "table4.png").stat().st_size > 10_000
     report = (fixture_run / "reports" / "table4.ipynb").read_text()
     assert "HOLDS" in report and "start_time" not in report
 
 
 def test_end_to_end_metrics_record_stopping(fixture_run):
-    metrics = json.loads((fixture_run / "metrics" / "fixture" / "wdl-v4.json").read_text())
+    path = fixture_run / "metrics" / "fixture" / "table4" / "wdl-v4.json"
+    metrics = json.loads(path.read_text())
     for run in metrics["runs"]:
         assert {"best_epoch", "stopped_epoch", "hit_cap", "test_auc"} <= set(run)
         assert run["best_epoch"] <= run["stopped_epoch"]

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from apg import paper, reporting
 
@@ -13,7 +14,9 @@ def test_paper_table4_deltas_are_recomputed_from_printed_aucs():
     assert paper.table4_delta("v5", "movielens-1m") == pytest.approx(0.52)
     assert paper.table4_delta("v1", "movielens-1m") == pytest.approx(0.30)
     assert paper.table4_delta("base", "movielens-1m") == 0.0
-    assert paper.table4_auc("v3", "movielens-1m") is None
+    # v3 computes v2's function, so it is compared with the paper's v2 row
+    assert paper.table4_auc("v3", "movielens-1m") == paper.TABLE4["v2"]["movielens"]
+    assert paper.table4_auc("v6", "movielens-1m") is None
 
 
 def test_paper_table2_printed_wdl_delta_disagrees_with_its_aucs():
@@ -23,16 +26,19 @@ def test_paper_table2_printed_wdl_delta_disagrees_with_its_aucs():
     assert paper.TABLE2_DELTA_PRINTED["movielens"]["wdl"] == 0.39
 
 
-def write_runs(folder, aucs):
-    """aucs: {version: [test AUC per seed]} -> metrics JSON as the training notebook writes."""
+def write_runs(folder, aucs, model="wdl", speed=None, device="cpu"):
+    """aucs: {version: [test AUC per seed]}, speed: {version: training samples/s} -> metrics
+    JSON as the training notebook writes."""
     folder.mkdir(parents=True, exist_ok=True)
     for version, values in aucs.items():
         runs = [dict(seed=s, test_auc=a, valid_auc=a, test_logloss=0.5, best_epoch=2,
-                     stopped_epoch=4, hit_cap=version == "v1", n_params=100,
-                     train_samples_per_s=1.0, history=[])
+                     stopped_epoch=4, hit_cap=version == "v1",
+                     n_params=100 if version == "base" else 120,
+                     train_samples_per_s=(speed or {}).get(version, 1.0),
+                     infer_samples_per_s=10.0, device=device, history=[])
                 for s, a in enumerate(values, start=1)]
-        (folder / f"wdl-{version}.json").write_text(json.dumps(
-            dict(dataset="movielens-1m", model="wdl", variant=version, runs=runs)))
+        (folder / f"{model}-{version}.json").write_text(json.dumps(
+            dict(dataset="movielens-1m", model=model, variant=version, runs=runs)))
 
 
 @pytest.fixture
@@ -73,9 +79,23 @@ def test_table4_verdicts_state_what_holds(runs, table):
     assert lines[-1].startswith("CAUTION: ['v1'] stopped at the epoch cap")
 
 
+def test_v3_stands_in_for_v2_in_the_claims(tmp_path):
+    write_runs(tmp_path, {"base": [0.790, 0.792, 0.794], "v1": [0.791, 0.790, 0.7955],
+                          "v3": [0.789, 0.790, 0.793], "v4": [0.795, 0.7971, 0.7988],
+                          "v5": [0.7935, 0.7957, 0.7973]})
+    runs = reporting.load_runs(tmp_path)
+    versions = ("base", "v1", "v3", "v4", "v5")
+    table = reporting.table4(runs, "movielens-1m", versions=versions)
+    assert table.set_index("version").loc["v3", "paper_auc"] == 79.49
+    lines = reporting.table4_verdicts(table, reporting.seed_aucs(runs, "movielens-1m", "wdl"))
+    assert lines[1].startswith("DOES NOT HOLD: v2 (low rank) performs about as well as v1 "
+                               "(v2 run as v3, the same function) — ours: v3 79.07 vs v1")
+    assert "(v2 run as v3, the same function)" in lines[2]
+
+
 def test_table4_refuses_missing_versions(tmp_path):
     write_runs(tmp_path, {"base": [0.79], "v4": [0.8]})
-    with pytest.raises(ValueError, match=r"no runs for \['v1', 'v2', 'v5'\]"):
+    with pytest.raises(ValueError, match=r"no runs for \['wdl-v1', 'wdl-v2', 'wdl-v5'\]"):
         reporting.table4(reporting.load_runs(tmp_path), "movielens-1m")
 
 
@@ -96,3 +116,120 @@ def test_table4_agreement_compares_gains_with_the_paper(table):
     assert lines[0].startswith("v1: paper +0.30, ours +0.02") and "PARTLY" in lines[0]
     assert "DISAGREES" in lines[1]                                   # v2 below Base
     assert "AGREES: both gain at least 0.1 points" in lines[2]       # v4 +0.50
+
+
+def test_paper_table2_lookups_map_kit_data_sets():
+    assert paper.table2_auc("fibinet", "apg", "movielens-1m") == 79.82
+    assert paper.table2_delta("wdl", "apg", "fixture") == pytest.approx(0.52)
+    assert paper.table2_delta("dcn", "base", "movielens-1m") == 0.0
+    assert paper.table2_delta_printed("wdl", "movielens-1m") == 0.39
+    assert paper.table2_delta_printed("ave", "movielens-1m") == 0.24
+    assert paper.table2_auc("wdl", "apg", "criteo") is None
+
+
+@pytest.fixture
+def table2_runs(tmp_path):
+    """wdl clearly gains, pnn clearly loses, deepfm gains a little (its APG run lacks seed 3)."""
+    write_runs(tmp_path, {"base": [0.790, 0.792, 0.794], "v5": [0.7950, 0.7971, 0.7988]},
+               model="wdl")
+    write_runs(tmp_path, {"base": [0.795, 0.797, 0.799], "v5": [0.7940, 0.7960, 0.7981]},
+               model="pnn")
+    write_runs(tmp_path, {"base": [0.790, 0.792, 0.800], "v5": [0.7905, 0.7923]},
+               model="deepfm")
+    return reporting.load_runs(tmp_path)
+
+
+@pytest.fixture
+def table2(table2_runs):
+    return reporting.table2(table2_runs, "movielens-1m", ["wdl", "pnn", "deepfm"])
+
+
+def test_table2_deltas_are_paired_by_seed_with_scipy_p_values(table2):
+    t = table2.set_index(["model", "variant"])
+    assert list(table2["variant"]) == ["base", "apg"] * 3
+    assert set(table2["apg_version"]) == {"v5"}
+    assert t.loc[("wdl", "apg"), "delta"] == pytest.approx(0.4967, abs=1e-4)
+    assert t.loc[("wdl", "apg"), "p_value"] == pytest.approx(
+        stats.ttest_rel([79.50, 79.71, 79.88], [79.0, 79.2, 79.4]).pvalue)
+    assert t.loc[("wdl", "apg"), "significant"] and t.loc[("wdl", "apg"), "beyond_0.1"]
+    assert t.loc[("pnn", "apg"), "delta"] == pytest.approx(-0.0967, abs=1e-4)
+    # a clear loss is not a significant gain
+    assert t.loc[("pnn", "apg"), "p_value"] < 0.05 and not t.loc[("pnn", "apg"), "significant"]
+    # deepfm: only seeds 1 and 2 pair up; the means over all seeds would differ by -0.26
+    assert t.loc[("deepfm", "apg"), "delta"] == pytest.approx(0.04)
+    assert t.loc[("deepfm", "apg"), "n_seeds"] == 2
+    assert t.loc[("deepfm", "apg"), "p_value"] == pytest.approx(
+        stats.ttest_rel([79.05, 79.23], [79.0, 79.2]).pvalue)
+    assert t.loc[("wdl", "base"), "delta"] == 0.0 and np.isnan(t.loc[("wdl", "base"), "p_value"])
+
+
+def test_table2_paper_values_come_from_paper_table2(table2):
+    t = table2.set_index(["model", "variant"])
+    assert t.loc[("wdl", "base"), "paper_auc"] == paper.TABLE2["movielens"]["base"]["wdl"]
+    assert t.loc[("pnn", "apg"), "paper_auc"] == paper.TABLE2["movielens"]["apg"]["pnn"]
+    assert t.loc[("wdl", "apg"), "paper_delta"] == pytest.approx(0.52)
+    assert t.loc[("wdl", "apg"), "paper_delta_printed"] == 0.39
+    assert t.loc[("wdl", "base"), "paper_delta"] == 0.0
+    assert np.isnan(t.loc[("wdl", "base"), "paper_delta_printed"])
+
+
+def test_table2_verdicts_count_what_reproduces(table2):
+    lines = reporting.table2_verdicts(table2)
+    assert lines[0] == ("REPRODUCES: wdl + APG (v5) — ours Δ +0.50 ± 0.02 over Base "
+                        f"(p = {table2['p_value'][1]:.2g}); paper Δ +0.52, printed +0.39.")
+    assert lines[1].startswith("DOES NOT REPRODUCE: pnn + APG (v5) — ours Δ -0.10")
+    assert lines[1].endswith("paper Δ +0.17.")
+    assert lines[2].startswith("WEAKER: deepfm + APG (v5) — ours Δ +0.04")
+    assert "below the paper's 0.1-point threshold and not significant" in lines[2]
+    assert lines[3] == ("SUMMARY: 1 of the paper's 3 improvements reproduce; 2 of 3 are "
+                        "positive, 1 significant gains in the paired test. Average Δ: ours "
+                        "+0.15, paper +0.33 (recomputed from its AUCs; its printed Ave over all "
+                        "seven backbones is +0.24).")
+    assert len(lines) == 4  # no run hit the epoch cap
+
+
+def test_table2_verdicts_flag_a_cell_that_failed_to_train(tmp_path):
+    """A run whose training collapsed (constant prediction, AUC 0.5) is called out as such."""
+    write_runs(tmp_path, {"base": [0.790, 0.792, 0.794], "v5": [0.5, 0.5001, 0.4999]},
+               model="pnn")
+    table = reporting.table2(reporting.load_runs(tmp_path), "movielens-1m", ["pnn"])
+    lines = reporting.table2_verdicts(table)
+    assert lines[0].startswith("DOES NOT REPRODUCE: pnn + APG (v5) — ours Δ -29.20")
+    assert lines[-1].startswith("CAUTION: ['pnn-apg'] ended at chance level")
+
+
+def test_table2_names_missing_runs(tmp_path):
+    write_runs(tmp_path, {"base": [0.79], "v5": [0.8]}, model="wdl")
+    write_runs(tmp_path, {"base": [0.79]}, model="pnn")
+    with pytest.raises(ValueError, match=r"no runs for \['pnn-v5', 'fibinet-base', "
+                                         r"'fibinet-v5'\] on movielens-1m; run their training"):
+        reporting.table2(reporting.load_runs(tmp_path), "movielens-1m",
+                         ["wdl", "pnn", "fibinet"])
+
+
+def speed_table(tmp_path, device="cpu"):
+    write_runs(tmp_path, {"base": [0.79, 0.80], "v5": [0.79, 0.80]}, model="wdl",
+               speed={"base": 120_000, "v5": 90_000}, device=device)
+    write_runs(tmp_path, {"base": [0.79, 0.80], "v5": [0.79, 0.80]}, model="pnn",
+               speed={"base": 80_000, "v5": 80_000}, device=device)
+    table = reporting.table2(reporting.load_runs(tmp_path), "movielens-1m", ["wdl", "pnn"])
+    return reporting.throughput_table(table)
+
+
+def test_throughput_ratio_and_targets(tmp_path):
+    throughput = speed_table(tmp_path).set_index("model")
+    assert throughput.loc["wdl", "apg_over_base"] == pytest.approx(0.75)
+    assert throughput.loc["wdl", "train_target"] == 100_000
+    assert throughput.loc["wdl", "base_met"] and not throughput.loc["wdl", "apg_met"]
+    assert not throughput.loc["pnn", "base_met"] and throughput.loc["pnn", "apg_met"]
+    assert list(throughput.loc["wdl", ["n_params_base", "n_params_apg"]]) == [100, 120]
+    assert reporting.throughput_verdicts(throughput.reset_index()) == [
+        "MISSED: wdl + APG trains at 0.75× Base, target 0.8×.",
+        "MISSED: pnn Base trains 80,000 samples/s, target 90,000."]
+
+
+def test_throughput_targets_apply_only_on_cpu(tmp_path):
+    throughput = speed_table(tmp_path, device="cuda")
+    assert throughput["base_met"].isna().all() and throughput["apg_met"].isna().all()
+    [line] = reporting.throughput_verdicts(throughput)
+    assert line.startswith("NOTE: the throughput targets are for movielens-1m on cpu")

@@ -41,6 +41,15 @@ def test_early_stopping_ends_the_run_and_restores_the_best_epoch(schema, splits)
     assert run["best_epoch"] == best["epoch"] and run["valid_auc"] == best["valid_auc"]
 
 
+def test_without_a_test_split_nothing_is_scored_on_it(schema, splits):
+    """Tuning passes only train and valid: the run must not need (or invent) test numbers."""
+    full = train(schema, splits, "base", seed=2, max_epochs=3)
+    tuning = train(schema, {k: splits[k] for k in ("train", "valid")}, "base", seed=2,
+                   max_epochs=3)
+    assert tuning["test_auc"] is None and tuning["test_logloss"] is None
+    assert tuning["valid_auc"] == full["valid_auc"]
+
+
 def test_a_run_stopped_by_the_epoch_cap_is_flagged(schema, splits):
     run = train(schema, splits, "base", max_epochs=1)
     assert run["hit_cap"] and run["stopped_epoch"] == 1
@@ -49,7 +58,7 @@ def test_a_run_stopped_by_the_epoch_cap_is_flagged(schema, splits):
 def test_nan_loss_stops_with_a_clear_message(schema, splits):
     model = build_model("wdl", schema, ModelConfig(embedding_dim=8, hidden_units=[8]))
     with torch.no_grad():
-        model.wide_bias.fill_(float("nan"))
+        model.wide.bias.fill_(float("nan"))
     with pytest.raises(TrainingError, match="loss became nan.*lower train.learning_rate"):
         fit(model, splits, TrainConfig(), seed=0, log=lambda line: None)
 

@@ -13,13 +13,14 @@ class AutoInt(CTRModel):
     """Interacting layers (multi-head self-attention with residual and ReLU) stacked `n_layers`
     times; logit = w^T [e^Res_1, ..., e^Res_F] + b + head(tower(flattened embeddings)): the
     AutoInt+ form, AutoInt jointly trained with a DNN. The attention size per head defaults to
-    the embedding size."""
+    the embedding size over the number of heads, so the concatenated heads keep the embedding
+    width (README, "Decisions")."""
 
     def __init__(self, schema: dict, config: ModelConfig, n_layers: int = 3, n_heads: int = 2,
                  head_dim: int | None = None):
         super().__init__(schema, config)
         n_fields, dim = self.embedding.n_fields, config.embedding_dim
-        head_dim = head_dim or dim
+        head_dim = head_dim or dim // n_heads
         self.interacting = nn.Sequential(*[
             MultiHeadSelfAttention(dim if layer == 0 else n_heads * head_dim, head_dim, n_heads)
             for layer in range(n_layers)])

@@ -21,7 +21,7 @@ class DIFM(CTRModel):
         super().__init__(schema, config)
         n_fields, dim = self.embedding.n_fields, config.embedding_dim
         self.linear = FirstOrder(schema)
-        self.attention = MultiHeadSelfAttention(dim, dim, n_heads)
+        self.attention = MultiHeadSelfAttention(dim, dim // n_heads, n_heads)
         self.vector_wise = nn.Linear(n_fields * self.attention.out_dim, n_fields, bias=False)
         self.tower = self.make_tower(n_fields * dim)
         self.bit_wise = nn.Linear(self.tower.out_dim, n_fields, bias=False)

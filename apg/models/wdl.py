@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from apg.features import FeatureEmbedding
+from apg.interactions import FirstOrder
 from apg.models.base import CTRModel, ModelConfig
 
 
@@ -14,12 +14,11 @@ class WDL(CTRModel):
 
     def __init__(self, schema: dict, config: ModelConfig):
         super().__init__(schema, config)
-        self.wide = FeatureEmbedding(schema, 1)
-        self.wide_bias = nn.Parameter(torch.zeros(1))
+        self.wide = FirstOrder(schema)
         self.tower = self.make_tower(self.embedding.n_fields * config.embedding_dim)
         self.head = nn.Linear(self.tower.out_dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         e = self.embedding(x)
         deep = self.head(self.deep(e.flatten(1), x, e)).squeeze(-1)
-        return deep + self.wide(x).sum(dim=(1, 2)) + self.wide_bias
+        return deep + self.wide(x)
