@@ -2,7 +2,7 @@
 #   make repro   create .venv if missing, install the pinned stack, run the pipeline (dvc repro)
 #   make test    the same set-up, then the whole test suite (pytest, nbval included)
 # and one more for a taste in minutes:
-#   make quick   the whole chain on MovieLens-100K, one seed, in a copy under .profiles/quick
+#   make quick   every stage on MovieLens-100K, one seed, in a copy under .profiles/quick
 # and the validation sweeps that chose the learning rates and the condition (reports/tuning/):
 #   make tune
 

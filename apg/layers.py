@@ -93,8 +93,8 @@ class HyperNetwork(nn.Module):
 
     def hidden(self, z: torch.Tensor) -> torch.Tensor:
         """What the last (linear) layer reads: z itself, or the MLP's last hidden activation."""
-        for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
-            z = F.relu(self._linear(z, weight, bias))
+        for i in range(len(self.weights) - 1):   # indexing, not slicing: a ParameterList
+            z = F.relu(self._linear(z, self.weights[i], self.biases[i]))   # slice is slow
         return z
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -184,7 +184,8 @@ class APGLinear(nn.Module):
             theta = torch.einsum("bk,bkp->bp", self.attention(z), theta).unsqueeze(1)
         batch, blocks = theta.shape[:2]
         # split, not slicing: a slice's backward zero-fills a full-size gradient per factor
-        parts = theta.split([math.prod(shape) for _, shape in self._chunks], dim=-1)
+        parts = (theta.split([math.prod(shape) for _, shape in self._chunks], dim=-1)
+                 if len(self._chunks) > 1 else (theta,))
         return {name: part.reshape(batch, blocks, *shape)
                 for (name, shape), part in zip(self._chunks, parts)}
 
@@ -196,6 +197,8 @@ class APGLinear(nn.Module):
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        if self.version in ("v4", "v5"):
+            return self._shared_forward(x, z)
         y = self._v1_forward(x, z) if self.version == "v1" else self._factored_forward(x, z)
         if self.bias is not None:
             y = y + self.bias
@@ -234,29 +237,37 @@ class APGLinear(nn.Module):
         return self._aggregate(y, z)
 
     def _factored_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """v2-v5: from the generated factors."""
+        """v2 and v3: from the generated factors U_i, S_i, V_i."""
         p = self.generate(z)
         if self.version == "v2":
             w = torch.bmm(_blocks_to_rank(p["U"], 3) @ _block_diagonal(p["S"]),
                           _blocks_to_rank(p["V"], 2))                # (B, m, n) = U_i S_i V_i
             y = BatchedMatVec.apply(w, x)
-        elif self.version == "v3":   # U_i (S_i (V_i x)) as broadcast products: K is too small
+        else:                        # U_i (S_i (V_i x)) as broadcast products: K is too small
             h = (p["V"] * x[:, None, None, :]).sum(-1)             # for batched matmuls to pay
             h = (p["S"] * h.unsqueeze(-2)).sum(-1)
             y = (p["U"] * h.unsqueeze(-2)).sum(dim=(1, 3))
-        else:
-            u, v = self.shared_factors()
-            y = self._shared_forward(x, u, v, p["S"])
         if self.generated_bias:
             y = y + p["b"].sum(dim=1)
         return y
 
-    def _shared_forward(self, x, u, v, s):
-        """y = U (S_i (V x)) with block-diagonal S_i (Eq. 6): three thin products."""
-        batch, blocks, k = s.shape[0], s.shape[1], s.shape[2]
-        h = (x @ v.t()).view(batch * blocks, k, 1)                  # V x, per block
+    def _shared_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """v4 and v5: y = U (S_i (V x)) + b with block-diagonal S_i (Eq. 6), three thin products.
+
+        `F.linear` multiplies by the transposed weights in place and adds the bias in the same
+        kernel; `x @ v.t()` and a separate bias add each cost an extra pass over the data
+        (reports/efficiency.ipynb compares the formulations).
+        """
+        p = self.generate(z)
+        s = p["S"]
+        u, v = self.shared_factors()
+        batch, blocks, k = s.shape[:3]
+        h = F.linear(x, v).view(batch * blocks, k, 1)               # V x, per block
         h = torch.bmm(s.reshape(batch * blocks, k, k), h)           # S_i (V x)
-        return h.view(batch, blocks * k) @ u.t()                    # U (...)
+        y = F.linear(h.view(batch, blocks * k), u, self.bias)       # U (...) + b
+        if self.generated_bias:
+            y = y + p["b"].sum(dim=1)
+        return y
 
     # -- inference ---------------------------------------------------------------------------
     def merge_for_inference(self) -> "APGLinear":

@@ -89,6 +89,10 @@ TABLE5_MEMORY_DELTA_PRINTED = {
     "v2": (50.0, 1.7, -37.3, -57.0, -75.1),
     "v4": (-45.0, -68.0, -84.1, -92.4, -96.6),
 }
+# Table 5 by quantity. The paper prints no v3 memory (Sec. 4.4: the decomposed feed-forwarding
+# "does not bring extra memory cost") and no v5 row; those stay absent.
+TABLE5 = {"time": TABLE5_TIME, "memory": TABLE5_MEMORY}
+TABLE5_DELTA_PRINTED = {"time": TABLE5_TIME_DELTA_PRINTED, "memory": TABLE5_MEMORY_DELTA_PRINTED}
 
 # Table 6: coarse-grained parameter allocation vs APG: (setting, AUC %, hidden-layer memory M).
 TABLE6 = {
@@ -151,3 +155,23 @@ def table2_delta(model: str, variant: str, dataset: str) -> float | None:
 def table2_delta_printed(model: str, dataset: str) -> float | None:
     """Table 2's Δ as printed for a backbone, or its Ave column with model="ave"."""
     return TABLE2_DELTA_PRINTED.get(PAPER_DATASET.get(dataset, dataset), {}).get(model)
+
+
+def table5(version: str, hidden_units, quantity: str) -> dict | None:
+    """Printed Table 5 cost of a version at a scale: time (s per epoch) or memory (M).
+
+    Returns dict(cost, delta_pct, delta_pct_printed): delta_pct recomputed from the printed
+    costs as 100 (cost / base - 1), delta_pct_printed as printed (several cells differ, e.g.
+    v2 time at [128,64,32]: 682.8 printed, 650.1 recomputed); both None for "base". None where
+    the paper has no number (v3 memory, v5, scales or quantities not in Table 5).
+    """
+    scale = tuple(hidden_units)
+    costs = TABLE5.get(quantity, {})
+    if scale not in TABLE5_SCALES or version not in costs:
+        return None
+    i = TABLE5_SCALES.index(scale)
+    cost, base = costs[version][i], costs["base"][i]
+    if version == "base":
+        return dict(cost=cost, delta_pct=None, delta_pct_printed=None)
+    return dict(cost=cost, delta_pct=round(100 * (cost / base - 1), 1),
+                delta_pct_printed=TABLE5_DELTA_PRINTED[quantity][version][i])

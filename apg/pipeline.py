@@ -2,6 +2,7 @@
 
     python -m apg.pipeline train TABLE MODEL VARIANT   notebooks/train.ipynb via papermill
     python -m apg.pipeline report NAME           notebooks/report_NAME.ipynb via papermill
+    python -m apg.pipeline efficiency [--device] notebooks/efficiency.ipynb (Table 5)
     python -m apg.pipeline profile NAME [--dir]  the whole chain in a copy, with a profile
     python -m apg.pipeline record-notebooks [NB] re-record the outputs saved in notebooks/
 
@@ -162,18 +163,54 @@ def stage_train(root: Path, params: dict, table: str, model: str, variant: str) 
     run_notebook("notebooks/train.ipynb", notebook, parameters, root)
 
 
+REPORT_DIRS = {"tables_dir": "reports/tables", "figures_dir": "reports/figures"}
+
+
+def table4_base_metrics(params: dict) -> str:
+    """Table 4's Base row is Table 2's Base run of the same backbone: same seeds, split, model
+    and learning rate, and a Base run has no condition, so training it twice would repeat it."""
+    model = params["table4"]["model"]
+    if model not in params["table2"]["models"]:
+        raise ValueError(f"table4.model {model!r} is not among table2.models "
+                         f"{params['table2']['models']}; Table 4 takes its Base row from "
+                         "Table 2's runs, so add it there")
+    return run_paths(params["data"]["dataset"], "table2", model, "base")["metrics"]
+
+
 def report_parameters(params: dict, name: str) -> dict:
     """The papermill parameters of notebooks/report_NAME.ipynb: the table's params section
-    and where its runs' metrics are."""
+    and where its runs' metrics are (for Table 4 also its Base run, from Table 2)."""
     dataset = params["data"]["dataset"]
     section = {k: v for k, v in params.get(name, {}).items() if k != "condition"}
-    return {"dataset": dataset, "metrics_dir": f"metrics/{dataset}/{name}",
-            "tables_dir": "reports/tables", "figures_dir": "reports/figures", **section}
+    extra = {"base_metrics": table4_base_metrics(params)} if name == "table4" else {}
+    return {"dataset": dataset, "metrics_dir": f"metrics/{dataset}/{name}", **REPORT_DIRS,
+            **extra, **section}
 
 
 def stage_report(root: Path, params: dict, name: str) -> None:
     parameters = report_parameters(params, name)
     run_notebook(f"notebooks/report_{name}.ipynb", f"reports/{name}.ipynb", parameters, root)
+
+
+def efficiency_parameters(params: dict, device: str | None = None) -> dict:
+    """The papermill parameters of notebooks/efficiency.ipynb: the `efficiency:` section (with
+    `device` overridden when given) and the WDL / APG-WDL v4 runs whose training throughput
+    it compares."""
+    from apg.efficiency import EfficiencyConfig
+
+    section = {**params["efficiency"], **({"device": device} if device else {})}
+    EfficiencyConfig(**section)                      # refuse unknown keys and bad values early
+    model = params["table4"]["model"]
+    return {**section, "base_metrics": table4_base_metrics(params),
+            "apg_metrics": run_paths(params["data"]["dataset"], "table4", model, "v4")["metrics"],
+            **REPORT_DIRS}
+
+
+def stage_efficiency(root: Path, params: dict, device: str | None = None) -> None:
+    """Table 5 on CPU (the pipeline's stage) or, with device="cuda", on a GPU."""
+    suffix = "_cuda" if device == "cuda" else ""
+    run_notebook("notebooks/efficiency.ipynb", f"reports/efficiency{suffix}.ipynb",
+                 efficiency_parameters(params, device), root)
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -253,6 +290,9 @@ def main(argv: list[str] | None = None) -> None:
     profile.add_argument("name")
     profile.add_argument("--dir", type=Path, default=None,
                          help="where to put the copy (default: .profiles/NAME)")
+    efficiency = sub.add_parser("efficiency")
+    efficiency.add_argument("--device", choices=["cpu", "cuda"], default=None,
+                            help="override efficiency.device (cuda: the GPU table)")
     record = sub.add_parser("record-notebooks")
     record.add_argument("notebooks", nargs="*", help="paths from the project root (default: all)")
     args = parser.parse_args(argv)
@@ -267,6 +307,8 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(root)
     if args.command == "train":
         stage_train(root, params, args.table, args.model, args.variant)
+    elif args.command == "efficiency":
+        stage_efficiency(root, params, args.device)
     else:
         stage_report(root, params, args.name)
 

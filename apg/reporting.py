@@ -13,12 +13,16 @@ from scipy import stats
 from apg import paper
 
 
-def load_runs(metrics_dir: str | Path) -> pd.DataFrame:
-    """One row per (dataset, model, variant, seed) from every metrics JSON under metrics_dir."""
-    files = sorted(Path(metrics_dir).glob("**/*.json"))
-    if not files:
-        raise FileNotFoundError(f"no metrics JSON under {metrics_dir}; run the training stages "
-                                "first (dvc repro)")
+def load_runs(*paths: str | Path) -> pd.DataFrame:
+    """One row per (dataset, model, variant, seed) from metrics JSON files: each path is one
+    file or a folder whose JSON files (at any depth) are all read."""
+    files = []
+    for path in map(Path, paths):
+        found = [path] if path.is_file() else sorted(path.glob("**/*.json"))
+        if not found:
+            raise FileNotFoundError(f"no metrics JSON at {path}; run the training stages "
+                                    "first (dvc repro)")
+        files += found
     rows = []
     for file in files:
         run = json.loads(file.read_text())
@@ -340,16 +344,28 @@ def plot_style():
     return plt
 
 
-def ours_vs_paper_bars(ax, labels, ours, ours_err, paper_values, ylabel="test AUC (%)"):
-    """Grouped bars: ours (with ± std error bars over seeds) beside the paper's value."""
+def ours_vs_paper_bars(ax, labels, ours, ours_err, paper_values, ylabel="test AUC (%)",
+                       clip_at: float | None = None):
+    """Grouped bars: ours (with ± std error bars over seeds) beside the paper's value.
+
+    With `clip_at`, values beyond ±clip_at do not set the axis range (one collapsed run would
+    flatten every other bar); such a bar runs off the axis and is labelled with its value.
+    """
     x = np.arange(len(labels))
     ax.bar(x - 0.2, ours, 0.4, yerr=ours_err, capsize=3, label="ours (mean ± std)")
     ax.bar(x + 0.2, [np.nan if v is None else v for v in paper_values], 0.4, label="paper")
     ax.set_xticks(x, labels)
     ax.set_ylabel(ylabel)
-    values = [v for v in [*ours, *paper_values] if v is not None and not np.isnan(v)]
+    values = [v for v in [*ours, *paper_values] if v is not None and not np.isnan(v)
+              and (clip_at is None or abs(v) <= clip_at)]
     lo, hi = min(values), max(values)
-    ax.set_ylim(lo - 0.5 - (hi - lo) * 0.2, hi + 0.3 + (hi - lo) * 0.2)
+    lo, hi = lo - 0.5 - (hi - lo) * 0.2, hi + 0.3 + (hi - lo) * 0.2
+    ax.set_ylim(lo, hi)
+    for xi, value in zip(x, ours):
+        if clip_at is not None and abs(value) > clip_at:
+            ax.annotate(f"{value:+.1f}", (xi - 0.2, lo if value < 0 else hi),
+                        xytext=(0, 4 if value < 0 else -12), textcoords="offset points",
+                        ha="center", fontsize=8, color="tab:red")
     ax.legend(frameon=False)
 
 

@@ -6,6 +6,7 @@ built once and `variant` decides which layers its tower gets.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -73,3 +74,16 @@ class Tower(nn.Module):
             if self.dropout:
                 h = F.dropout(h, self.dropout, self.training)
         return h
+
+    def merge_for_inference(self) -> "Tower":
+        """A copy for inference whose `APGLinear` layers are `layer.merge_for_inference()`.
+
+        A v5 tower becomes a v4 tower with U = U^l U^r and V = V^l V^r precomputed once (Sec. 3.2,
+        "No Additional Inference Latency and Memory Cost"); other variants come back unchanged.
+        """
+        merged = copy.deepcopy(self)
+        merged.layers = nn.ModuleList(layer.merge_for_inference() if isinstance(layer, APGLinear)
+                                      else layer for layer in merged.layers)
+        if self.variant == "v5":
+            merged.variant = "v4"
+        return merged

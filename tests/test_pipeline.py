@@ -13,8 +13,8 @@ import pytest
 import yaml
 from papermill.inspection import _infer_parameters
 
-from apg.pipeline import (load_params, merge, project_root, report_parameters, run_profile,
-                          strip_run_metadata, train_parameters)
+from apg.pipeline import (efficiency_parameters, load_params, merge, project_root,
+                          report_parameters, run_profile, strip_run_metadata, train_parameters)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +33,30 @@ def test_params_yaml_sets_every_parameter_of_the_training_notebook():
 def test_report_stage_sets_every_parameter_of_the_report_notebook(name):
     passed = report_parameters(load_params(ROOT), name)
     assert set(passed) == notebook_parameters(f"report_{name}.ipynb")
+
+
+def test_efficiency_stage_sets_every_parameter_of_its_notebook():
+    passed = efficiency_parameters(load_params(ROOT))
+    assert set(passed) == notebook_parameters("efficiency.ipynb")
+    assert passed["base_metrics"].endswith("/table2/wdl-base.json")
+    assert passed["apg_metrics"].endswith("/table4/wdl-v4.json")
+    assert efficiency_parameters(load_params(ROOT), "cuda")["device"] == "cuda"
+
+
+def test_efficiency_stage_refuses_an_unknown_key():
+    params = load_params(ROOT)
+    params["efficiency"]["repeat"] = 3
+    with pytest.raises(TypeError, match="repeat"):
+        efficiency_parameters(params)
+
+
+def test_table4_takes_its_base_row_from_table2():
+    params = load_params(ROOT)
+    assert report_parameters(params, "table4")["base_metrics"] == (
+        f"metrics/{params['data']['dataset']}/table2/wdl-base.json")
+    params["table2"]["models"] = ["dcn"]
+    with pytest.raises(ValueError, match="table4.model 'wdl' is not among table2.models"):
+        report_parameters(params, "table4")
 
 
 def test_table4_runs_merge_their_own_condition_over_the_shared_one():
@@ -135,7 +159,7 @@ def test_end_to_end_pipeline_writes_table2(fixture_run):
 def test_end_to_end_pipeline_writes_table4(fixture_run):
     table = pd.read_csv(fixture_run / "reports" / "tables" / "table4.csv")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    assert list(table["version"]) == params["table4"]["versions"]
+    assert list(table["version"]) == ["base", *params["table4"]["versions"]]
     required = {"dataset", "version", "auc_mean", "auc_std", "n_seeds", "delta_vs_base",
                 "paper_auc", "paper_delta_vs_base"}
     assert required <= set(table.columns)
@@ -146,6 +170,23 @@ def test_end_to_end_pipeline_writes_table4(fixture_run):
     assert (fixture_run / "reports" / "figures" / "table4.png").stat().st_size > 10_000
     report = (fixture_run / "reports" / "table4.ipynb").read_text()
     assert "HOLDS" in report and "start_time" not in report
+
+
+def test_end_to_end_pipeline_writes_table5(fixture_run):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    profile = merge(params["efficiency"], params["profiles"]["fixture"]["efficiency"])
+    tables = fixture_run / "reports" / "tables"
+    table = pd.read_csv(tables / "table5.csv")
+    assert len(table) == len(profile["scales"]) * len(profile["versions"])
+    assert set(table["version"]) == set(profile["versions"])
+    assert (table["time_s"] > 0).all() and (table["memory_mb"] > 0).all()
+    assert table["device"].eq("cpu (1 thread)").all()
+    targets = pd.read_csv(tables / "table5_targets.csv")
+    throughput = targets[targets["target"].str.contains("training throughput")]
+    assert throughput["measured"].item() > 0          # read from the WDL and APG-WDL v4 runs
+    assert (tables / "table5_layer.csv").exists()
+    assert (fixture_run / "reports" / "figures" / "table5.png").stat().st_size > 10_000
+    assert "start_time" not in (fixture_run / "reports" / "efficiency.ipynb").read_text()
 
 
 def test_end_to_end_metrics_record_stopping(fixture_run):

@@ -104,6 +104,16 @@ def test_load_runs_says_what_to_do_when_there_are_none(tmp_path):
         reporting.load_runs(tmp_path)
 
 
+def test_load_runs_reads_folders_and_single_files(tmp_path):
+    write_runs(tmp_path / "table4", {"v4": [0.80, 0.81]})
+    write_runs(tmp_path / "table2", {"base": [0.79, 0.78], "v5": [0.7, 0.7]})
+    runs = reporting.load_runs(tmp_path / "table4", tmp_path / "table2" / "wdl-base.json")
+    assert sorted(zip(runs["variant"], runs["test_auc"])) == [
+        ("base", 0.78), ("base", 0.79), ("v4", 0.80), ("v4", 0.81)]
+    with pytest.raises(FileNotFoundError, match="missing.json"):
+        reporting.load_runs(tmp_path / "table4", tmp_path / "missing.json")
+
+
 def test_markdown_table():
     df = pd.DataFrame({"version": ["base", "v4"], "auc": [79.214, np.nan], "ok": [True, False]})
     assert reporting.to_markdown(df) == ("| version | auc | ok |\n|---|---|---|\n"
@@ -233,3 +243,14 @@ def test_throughput_targets_apply_only_on_cpu(tmp_path):
     assert throughput["base_met"].isna().all() and throughput["apg_met"].isna().all()
     [line] = reporting.throughput_verdicts(throughput)
     assert line.startswith("NOTE: the throughput targets are for movielens-1m on cpu")
+
+
+def test_bars_clip_a_collapsed_value_and_label_it():
+    plt = reporting.plot_style()
+    fig, ax = plt.subplots()
+    reporting.ours_vs_paper_bars(ax, ["wdl", "pnn"], [0.1, -31.7], [0.05, 0.0], [0.52, 0.17],
+                                 clip_at=2.0)
+    lo, hi = ax.get_ylim()
+    assert -2.0 < lo < -0.4 and 0.52 < hi < 2.0
+    assert [t.get_text() for t in ax.texts] == ["-31.7"]
+    plt.close(fig)
