@@ -47,7 +47,7 @@ class EfficiencyConfig:
     input_dim: int = 393
     scales: list[list[int]] = field(default_factory=lambda: [
         [64, 32, 16], [128, 64, 32], [256, 128, 64], [512, 256, 128], [1024, 512, 256]])
-    versions: list[str] = field(default_factory=lambda: ["base", "v1", "v2", "v3", "v4", "v5"])
+    versions: list[str] = field(default_factory=lambda: list(LABELS))
     rank: int = 4
     overparam: int = 32
     # A group-wise condition vector of width D. The paper does not state D; its v1 / Base
@@ -352,8 +352,8 @@ def layer_formulations(n_in: int = 1024, n_out: int = 512, batch: int = 1024, ra
     Every formulation is first checked to equal the kit's `APGLinear` v4 (atol 1e-4); then
     `rounds` interleaved rounds (each starting one call later in the order, so that no call
     always follows nn.Linear's cache-flushing product) call each once, with the kit's steps
-    and the memory-traffic floor (`_v4_steps`). median_ms is the median over rounds; ratio is relative
-    to nn.Linear.
+    and the memory-traffic floor (`_v4_steps`). median_ms is the median over rounds; ratio is
+    relative to nn.Linear.
     """
     keep_freed_memory()
     with torch.random.fork_rng(devices=[]):
