@@ -29,8 +29,9 @@ quick: $(VENV)/installed
 
 tune: $(VENV)/installed
 	dvc repro preprocess
-	python -m apg.tune learning-rate
 	python -m apg.tune condition
+	python -m apg.tune rank
+	python -m apg.tune learning-rate
 
 # Re-record the outputs stored in notebooks/ (what `pytest --nbval` compares against).
 notebooks: $(VENV)/installed

@@ -207,6 +207,8 @@ def time_epoch(towers: dict[str, nn.Module], x: torch.Tensor, z: torch.Tensor,
     `warmup_batches` untimed calls per tower, then `repeats` rounds; in each round every tower in
     turn runs batches until `round_seconds` have passed, at least one (interleaved, so drift
     hits all alike; a fast tower gets many calls per round, v2 at the largest scale one).
+    On CUDA the calls of a round are queued back to back and the round ends when the device
+    has finished them, as in an epoch of inference (no wait for the device after each batch).
     batch_ms is the median over rounds of round time / calls; time_s extrapolates it to one
     epoch over `rows`: batch time x ceil(rows / batch_size). peak_mb is the largest rise of
     allocated memory over the memory allocated before a tower's calls (NaN on CPU).
@@ -223,12 +225,12 @@ def time_epoch(towers: dict[str, nn.Module], x: torch.Tensor, z: torch.Tensor,
                 if device.type == "cuda":
                     torch.cuda.reset_peak_memory_stats(device)
                     before = torch.cuda.memory_allocated(device)
-                start, calls, elapsed = time.perf_counter(), 0, 0.0
-                while calls == 0 or elapsed < cfg.round_seconds:
+                start, calls = time.perf_counter(), 0
+                while calls == 0 or time.perf_counter() - start < cfg.round_seconds:
                     tower(x, z)
-                    _synchronize(device)
-                    calls, elapsed = calls + 1, time.perf_counter() - start
-                seconds[name].append(elapsed / calls)
+                    calls += 1
+                _synchronize(device)
+                seconds[name].append((time.perf_counter() - start) / calls)
                 if device.type == "cuda":
                     rise = (torch.cuda.max_memory_allocated(device) - before) / 1e6
                     peak[name] = max(peak[name], rise)
@@ -332,11 +334,11 @@ def _v4_steps(layer: APGLinear, x: torch.Tensor, z: torch.Tensor) -> dict[str, C
     """The kit's v4 forward split into its steps, each on its own precomputed input, and the
     memory-traffic floor (reading x once, writing y once): where the layer's time goes."""
     k = layer.rank
-    s = layer.generate(z)["S"].reshape(-1, k, k)
+    s = layer.generator(z).view(-1, k, k)
     vx = F.linear(x, layer.V).unsqueeze(-1)
     svx = torch.bmm(s, vx).squeeze(-1)
-    y = torch.empty(x.shape[0], layer.out_features)
-    return {"step: S_i = G(z_i)": lambda x, z: layer.generate(z),
+    y = torch.empty(x.shape[0], layer.out_features, device=x.device)
+    return {"step: S_i = G(z_i)": lambda x, z: layer.generator(z),
             "step: V x": lambda x, z: F.linear(x, layer.V),
             "step: S_i (V x)": lambda x, z: torch.bmm(s, vx),
             "step: U (...) + b": lambda x, z: F.linear(svx, layer.U, layer.bias),
@@ -346,37 +348,44 @@ def _v4_steps(layer: APGLinear, x: torch.Tensor, z: torch.Tensor) -> dict[str, C
 
 def layer_formulations(n_in: int = 1024, n_out: int = 512, batch: int = 1024, rank: int = 4,
                        condition_dim: int = 32, rounds: int = 30, threads: int = 2,
-                       seed: int = 0) -> pd.DataFrame:
-    """A single v4 layer against nn.Linear(n_in, n_out) on the same input, on CPU (Sec. 4.4).
+                       seed: int = 0, device: str = "cpu") -> pd.DataFrame:
+    """A single v4 layer against nn.Linear(n_in, n_out) on the same input (Sec. 4.4).
 
-    Every formulation is first checked to equal the kit's `APGLinear` v4 (atol 1e-4); then
-    `rounds` interleaved rounds (each starting one call later in the order, so that no call
-    always follows nn.Linear's cache-flushing product) call each once, with the kit's steps
-    and the memory-traffic floor (`_v4_steps`). median_ms is the median over rounds; ratio is
-    relative to nn.Linear.
+    Every formulation is first checked to equal the kit's `APGLinear` v4 (atol 1e-4); then in
+    each of `rounds` rounds every call (with the kit's steps and the memory-traffic floor,
+    `_v4_steps`) is timed once, in a fresh random order: a call right after nn.Linear finds
+    the caches flushed by its large product, and a fixed or rotated order would hand that
+    penalty to the same neighbour in almost every round. On CUDA one timed sample is 100
+    calls queued back to back (a single call is shorter than the wait for the device).
+    median_ms is the median over rounds; ratio is relative to nn.Linear.
     """
     keep_freed_memory()
+    where = resolve_device(device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        linear = nn.Linear(n_in, n_out)
-        layer = APGLinear(n_in, n_out, condition_dim, version="v4", rank=rank)
-        x, z = torch.randn(batch, n_in), torch.randn(batch, condition_dim)
+        linear = nn.Linear(n_in, n_out).to(where)
+        layer = APGLinear(n_in, n_out, condition_dim, version="v4", rank=rank).to(where)
+        x, z = torch.randn(batch, n_in).to(where), torch.randn(batch, condition_dim).to(where)
     formulations = _v4_formulations(layer)
     calls = {"nn.Linear": lambda x, z: linear(x), "APGLinear v4 (kit)": layer, **formulations}
-    ms = {name: [] for name in calls}
-    with _cpu_threads(torch.device("cpu"), threads), torch.inference_mode():
+    per_sample = 100 if where.type == "cuda" else 1
+    order = np.random.default_rng(seed)
+    with _cpu_threads(where, threads), torch.inference_mode():
         expected = layer(x, z)
         for name, call in formulations.items():
             torch.testing.assert_close(call(x, z), expected, atol=1e-4, rtol=1e-4,
                                        msg=lambda m, name=name: f"{name}: {m}")
         calls.update(_v4_steps(layer, x, z))
-        ms.update({name: [] for name in calls if name not in ms})
-        order = list(calls)
-        for r in range(rounds):   # rotate the order: a call right after nn.Linear runs on a
-            for name in order[r % len(order):] + order[:r % len(order)]:   # cold cache
+        ms = {name: [] for name in calls}
+        names = list(calls)
+        for _ in range(rounds):
+            for name in order.permutation(names):
+                _synchronize(where)
                 start = time.perf_counter()
-                calls[name](x, z)
-                ms[name].append((time.perf_counter() - start) * 1e3)
+                for _ in range(per_sample):
+                    calls[name](x, z)
+                _synchronize(where)
+                ms[name].append((time.perf_counter() - start) * 1e3 / per_sample)
     median = {name: float(np.median(t)) for name, t in ms.items()}
     return pd.DataFrame([dict(formulation=name, n_in=n_in, n_out=n_out, batch=batch,
                               median_ms=t, ratio=t / median["nn.Linear"])
@@ -428,7 +437,7 @@ def speed_targets(table5: pd.DataFrame, layers: pd.DataFrame,
                        f"{int(kit['n_in'])}->{int(kit['n_out'])}, batch {int(kit['batch'])}, "
                        "median of interleaved rounds"))
     if train_throughput is None:
-        throughput, note = math.nan, "no Table 4 runs"
+        throughput, note = math.nan, "no Table 4 training runs on this device"
     else:
         throughput = train_throughput["v4"] / train_throughput["base"]
         note = "MovieLens-1M, training samples/s"

@@ -254,17 +254,21 @@ class APGLinear(nn.Module):
     def _shared_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """v4 and v5: y = U (S_i (V x)) + b with block-diagonal S_i (Eq. 6), three thin products.
 
-        `F.linear` multiplies by the transposed weights in place and adds the bias in the same
-        kernel; `x @ v.t()` and a separate bias add each cost an extra pass over the data
-        (reports/efficiency.ipynb compares the formulations).
+        With one condition and no generated bias, G's output is S_i itself and is used as is:
+        `generate`'s split and dict cost more than the K x K product they feed
+        (reports/efficiency.ipynb times each step). `F.linear` multiplies by the transposed
+        weights in place and adds the bias in the same kernel; `x @ v.t()` and a separate bias
+        add each cost an extra pass over the data.
         """
-        p = self.generate(z)
-        s = p["S"]
+        k = self.rank
+        if self.n_conditions == 1 and not self.generated_bias:
+            s = self.generator(z).view(-1, k, k)                    # (B, K, K)
+        else:
+            p = self.generate(z)
+            s = p["S"].flatten(0, 1)                                # (B g, K, K)
         u, v = self.shared_factors()
-        batch, blocks, k = s.shape[:3]
-        h = F.linear(x, v).view(batch * blocks, k, 1)               # V x, per block
-        h = torch.bmm(s.reshape(batch * blocks, k, k), h)           # S_i (V x)
-        y = F.linear(h.view(batch, blocks * k), u, self.bias)       # U (...) + b
+        h = torch.bmm(s, F.linear(x, v).view(s.shape[0], k, 1))    # S_i (V x), per block
+        y = F.linear(h.view(x.shape[0], -1), u, self.bias)         # U (...) + b
         if self.generated_bias:
             y = y + p["b"].sum(dim=1)
         return y

@@ -292,7 +292,7 @@ def test_speed_targets_without_training_runs_or_a_version():
     table = table[table["version"] != "v5-unmerged"]
     got = speed_targets(table, _layers(0.07), None).set_index("target")
     row = got.loc["APG-WDL (v4) training throughput >= 0.8 x WDL"]
-    assert math.isnan(row["measured"]) and row["met"] is None and row["note"] == "no Table 4 runs"
+    assert math.isnan(row["measured"]) and row["met"] is None and row["note"] == "no Table 4 training runs on this device"
     row = got.loc["v5 merged faster than v5 unmerged"]
     assert row["met"] is None and "v5-unmerged" in row["note"]
     assert got.loc["APGLinear v4 <= 0.06 x nn.Linear", "met"] is False

@@ -252,5 +252,15 @@ def test_bars_clip_a_collapsed_value_and_label_it():
                                  clip_at=2.0)
     lo, hi = ax.get_ylim()
     assert -2.0 < lo < -0.4 and 0.52 < hi < 2.0
-    assert [t.get_text() for t in ax.texts] == ["-31.7"]
+    assert [t.get_text() for t in ax.texts] == ["-31.7\n(off axis)"]
+    plt.close(fig)
+
+
+def test_throughput_bars_leave_headroom_for_the_legend_above_the_tallest_bar():
+    plt = reporting.plot_style()
+    fig, ax = plt.subplots()
+    throughput = pd.DataFrame({"model": ["wdl", "pnn"], "train_base": [216e3, 117e3],
+                               "train_apg": [180e3, 102e3], "train_target": [100e3, 90e3]})
+    reporting.throughput_bars(ax, throughput)
+    assert ax.get_ylim() == pytest.approx((0, 216 * 1.3))
     plt.close(fig)
