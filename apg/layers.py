@@ -11,8 +11,9 @@ V: K x N_in), per instance from a condition z (D) with a hypernetwork G (Eq. 1, 
     v5  as v4 with U = U^l U^r, V = V^l V^r, inner width P >> K           (Eq. 7)
 
 v2 materialises the per-instance N_out x N_in matrix U_i S_i V_i, because rebuilding it is what
-v3 removes. v1 computes W_i x by associativity without building W_i (same outputs and gradients,
-far less memory traffic; `generate` still returns W_i for inspection); v3-v5 never build it.
+v3 removes. v1 and v3 apply their generated factors by associativity, straight from the
+generator's weights, without building W_i, U_i or V_i (same outputs and gradients, far less
+memory traffic; `generate` still returns them for inspection); v4 and v5 generate only S_i.
 `APGLinear.merge_for_inference()` turns v5 into a v4 layer with U and V precomputed once
 ("No Additional Inference Latency", Sec. 3.2).
 
@@ -204,51 +205,67 @@ class APGLinear(nn.Module):
             y = y + self.bias
         return y
 
-    def _aggregate(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Combine per-condition terms (B, k, ...) as the generated parameters are combined."""
+    def _linear_terms(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """G's output as weighted rows of its last layer: theta_ig = sum_q w_igq a_gq.
+
+        G's last layer is linear, theta = A^T h + c with h its input, so with q running over
+        h's entries and a constant 1, a_q are the rows of [A; c^T] and w_iq = [h_i, 1]_q. Mean
+        and attention aggregation mix the k generators' outputs, so their rows are stacked
+        (g = 1, q over k (D' + 1) rows, w scaled by 1/k or the attention weights); concatenation
+        keeps them apart (g = k). Returns w (B, g, Q) and a (g, Q, out).
+        """
+        h = self.generator.hidden(z)
         if self.n_conditions == 1:
-            return t[:, 0]
-        if self.aggregation == "mean":
-            return t.mean(dim=1)
-        if self.aggregation == "attention":
-            return torch.einsum("bk,bk...->b...", self.attention(z), t)
-        return t.sum(dim=1)                       # concat: the k blocks add up
+            h = h.unsqueeze(1)                                        # (B, k, D')
+        w = torch.cat([h, h.new_ones(*h.shape[:2], 1)], dim=-1)      # (B, k, D'+1)
+        a = torch.cat([self.generator.weights[-1], self.generator.biases[-1][:, None]], dim=1)
+        if self.aggregation in ("mean", "attention"):
+            mix = (self.attention(z) if self.aggregation == "attention"
+                   else w.new_full(w.shape[:2], 1.0 / self.n_conditions))
+            w, a = (w * mix.unsqueeze(-1)).flatten(1).unsqueeze(1), a.flatten(0, 1).unsqueeze(0)
+        return w, a
 
     def _v1_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """y_i = W_i x_i (Eq. 1-2) without building the B matrices W_i.
 
-        G's last layer is linear, W_i = reshape(A^T h_i + c) with h_i its input, so
-        W_i x_i = sum_d h_id (A_d x_i) + C x_i: one matrix product of the batch x with the
-        generator's weights, then a weighted sum over d. Same function and gradients as
-        materialising W_i (`generate`), at a fraction of the memory traffic.
+        With W_i = sum_q w_iq reshape(a_q) (`_linear_terms`), W_i x_i = sum_q w_iq (A_q x_i):
+        one matrix product of the batch x with the generator's weights, then a weighted sum
+        over q. Same function and gradients as materialising W_i (`generate`), at a fraction of
+        the memory traffic.
         """
         m, n = self.out_features, self.in_features
-        h = self.generator.hidden(z)
-        if self.n_conditions == 1:
-            h = h.unsqueeze(1)                                       # (B, k, D')
-        weight, bias = self.generator.weights[-1], self.generator.biases[-1]
-        k, d = weight.shape[:2]
-        a = torch.cat([weight[..., :m * n], bias[:, None, :m * n]], dim=1)   # (k, D'+1, m n)
-        ax = x @ a.view(-1, m, n).permute(2, 0, 1).reshape(n, -1)          # (B, k (D'+1) m)
-        h1 = torch.cat([h, h.new_ones(h.shape[0], k, 1)], dim=-1)           # (B, k, D'+1)
-        y = (ax.view(-1, k, d + 1, m) * h1.unsqueeze(-1)).sum(dim=2)       # (B, k, m)
+        w, a = self._linear_terms(z)
+        g, q = a.shape[:2]
+        a_w, a_b = a.split([m * n, a.shape[-1] - m * n], dim=-1)
+        ax = (x @ a_w.reshape(g * q * m, n).t().contiguous()).view(-1, g, q, m)     # A_q x_i
+        y = (ax * w.unsqueeze(-1)).sum(dim=(1, 2))
         if self.generated_bias:
-            y = y + torch.einsum("bkd,kdm->bkm", h, weight[..., m * n:]) + bias[:, m * n:]
-        return self._aggregate(y, z)
+            y = y + torch.einsum("bgq,gqm->bm", w, a_b)
+        return y
 
     def _factored_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """v2 and v3: from the generated factors U_i, S_i, V_i."""
-        p = self.generate(z)
+        """v2 from the generated factors; v3 as U_i (S_i (V_i x_i)) (Eq. 4) without building
+        U_i or V_i: as for v1, V_i x_i = sum_q w_iq (A^V_q x_i) and U_i t_i = sum_q w_iq A^U_q
+        t_i, i.e. one product of the outer products w_i t_i^T with the generator's U rows. Only
+        the K x K factor S_i is generated per instance."""
         if self.version == "v2":
+            p = self.generate(z)
             w = torch.bmm(_blocks_to_rank(p["U"], 3) @ _block_diagonal(p["S"]),
                           _blocks_to_rank(p["V"], 2))                # (B, m, n) = U_i S_i V_i
             y = BatchedMatVec.apply(w, x)
-        else:                        # U_i (S_i (V_i x)) as broadcast products: K is too small
-            h = (p["V"] * x[:, None, None, :]).sum(-1)             # for batched matmuls to pay
-            h = (p["S"] * h.unsqueeze(-2)).sum(-1)
-            y = (p["U"] * h.unsqueeze(-2)).sum(dim=(1, 3))
+            return y + p["b"].sum(dim=1) if self.generated_bias else y
+        m, n, k = self.out_features, self.in_features, self.rank
+        w, a = self._linear_terms(z)
+        g, q = a.shape[:2]
+        a_u, a_s, a_v, a_b = a.split([m * k, k * k, k * n, a.shape[-1] - k * (m + k + n)], -1)
+        vx = (x @ a_v.reshape(g * q * k, n).t()).view(-1, g, q, k)    # A^V_q x_i
+        vx = (vx * w.unsqueeze(-1)).sum(2)                            # V_i x_i, (B, g, K)
+        s = torch.einsum("bgq,gqe->bge", w, a_s).view(-1, g, k, k)    # S_i
+        t = (s * vx.unsqueeze(-2)).sum(-1)                            # S_i V_i x_i
+        outer = (w.unsqueeze(-1) * t.unsqueeze(-2)).flatten(1)        # (B, g Q K)
+        y = outer @ a_u.view(g, q, m, k).transpose(2, 3).reshape(g * q * k, m)   # sums blocks
         if self.generated_bias:
-            y = y + p["b"].sum(dim=1)
+            y = y + torch.einsum("bgq,gqm->bm", w, a_b)
         return y
 
     def _shared_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

@@ -55,20 +55,31 @@ def test_v2_and_v3_agree_given_the_same_generated_factors(batch):
     torch.testing.assert_close(v2(x, z), v3(x, z), atol=1e-5, rtol=1e-5)
 
 
+def generated_then_applied(layer, x, z):
+    """The textbook forward: build W_i (v1) or U_i, S_i, V_i (v3) with `generate`, apply."""
+    f = layer.generate(z)
+    if layer.version == "v1":
+        y = torch.einsum("bgmn,bn->bm", f["W"], x)
+    else:                                                             # Eq. 4, block by block
+        y = torch.einsum("bgmk,bgkl,bgln,bn->bm", f["U"], f["S"], f["V"], x)
+    return y + f["b"].sum(dim=1) + layer.bias
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
 @pytest.mark.parametrize("aggregation", [None, *AGGREGATIONS])
-def test_v1_equals_its_generated_matrix_applied_to_x(aggregation, batch):
-    """v1 never builds W_i in forward; outputs and gradients must equal W_i x (Eq. 1-2)."""
+def test_v1_v3_equal_their_generated_factors_applied_to_x(version, aggregation, batch):
+    """v1 and v3 never build W_i, U_i or V_i in forward; outputs and gradients must equal the
+    generated factors applied to x (Eq. 1-2, Eq. 4)."""
     x, _ = batch
     k = 1 if aggregation is None else 3
     z = torch.randn(B, D) if k == 1 else torch.randn(B, k, D)
-    layer = make("v1", n_conditions=k, aggregation=aggregation, generated_bias=True,
+    layer = make(version, n_conditions=k, aggregation=aggregation, generated_bias=True,
                  hypernet_hidden=(8,))
     y = layer(x, z)
     y.square().sum().backward()
     fast = [p.grad.clone() for p in layer.parameters()]
     layer.zero_grad()
-    f = layer.generate(z)
-    expected = (torch.einsum("bgmn,bn->bm", f["W"], x) + f["b"].sum(dim=1) + layer.bias)
+    expected = generated_then_applied(layer, x, z)
     expected.square().sum().backward()
     torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5)
     for got, want in zip(fast, (p.grad for p in layer.parameters())):
