@@ -245,6 +245,40 @@ def throughput_verdicts(throughput: pd.DataFrame) -> list[str]:
     return lines or ["All training-throughput targets met."]
 
 
+def training_time(runs: pd.DataFrame, apg_version: str | None = None) -> pd.DataFrame:
+    """What the runs cost: per backbone and variant, epochs and minutes of training over all
+    seeds, and the minutes the same epochs would take at exactly THROUGHPUT_TARGETS (Base at
+    its target, `apg_version` at apg_over_base times it; NaN for other variants and for runs
+    the targets do not apply to). Early stopping sets the epochs, so this separates a slow
+    model from a long run."""
+    targets = THROUGHPUT_TARGETS
+    rows = []
+    for (dataset, model, variant), r in runs.groupby(["dataset", "model", "variant"],
+                                                     sort=False):
+        rows_per_epoch = (r["train_samples_per_s"] * r["train_seconds"] / r["stopped_epoch"])
+        speed = targets["train_samples_per_s"].get(model, np.nan) * (
+            1.0 if variant == "base" else targets["apg_over_base"] if variant == apg_version
+            else np.nan)
+        applies = dataset == targets["dataset"] and set(r["device"]) == {targets["device"]}
+        rows.append({"model": model, "variant": variant, "n_seeds": len(r),
+                     "epochs": int(r["stopped_epoch"].sum()),
+                     "train_minutes": r["train_seconds"].sum() / 60,
+                     "minutes_at_target": ((r["stopped_epoch"] * rows_per_epoch).sum()
+                                           / speed / 60 if applies else np.nan)})
+    return pd.DataFrame(rows)
+
+
+def training_time_summary(cost: pd.DataFrame) -> str:
+    """One line under `training_time`'s table: total training minutes, and at the targets."""
+    at_target = cost["minutes_at_target"].sum(min_count=1)
+    targets = (f"{at_target:.1f} min" if not np.isnan(at_target) else
+               f"not checked (the targets are for {THROUGHPUT_TARGETS['dataset']} on "
+               f"{THROUGHPUT_TARGETS['device']})")
+    return (f"Total: {cost['train_minutes'].sum():.1f} min of training in "
+            f"{cost['n_seeds'].sum()} runs; the same epochs at the targets' throughput: "
+            f"{targets}.")
+
+
 TABLE4_CLAIMS = (  # (a, b, claim of Sec. 4.3, kind): "gain" = a beats b; "close" = a ~ b
     ("v1", "base", "v1 (basic generation) beats Base", "gain"),
     ("v2", "v1", "v2 (low rank) performs about as well as v1", "close"),

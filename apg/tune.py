@@ -72,15 +72,12 @@ def mark_best_rates(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _start_apg(start: dict) -> dict:
-    return {"rank": start["rank"], "overparam": start["overparam"]}
-
-
 def tune_condition(params: dict, splits: dict, schema: dict) -> pd.DataFrame:
     """WDL + APG under every candidate condition (Sec. 3.1.1), at `tuning.start`'s K, P and
     learning rate."""
     model, variant = params["table4"]["model"], params["table2"]["apg_version"]
     start = params["tuning"]["start"]
+    apg = {"rank": start["rank"], "overparam": start["overparam"]}
     rows = []
     for candidate in params["tuning"]["conditions"]:
         condition = {"aggregation": None, "share_embeddings": True, "dim": None, **candidate}
@@ -88,7 +85,7 @@ def tune_condition(params: dict, splits: dict, schema: dict) -> pd.DataFrame:
                      "fields": " + ".join(condition["fields"]),
                      "aggregation": condition["aggregation"],
                      **validation_run(params, splits, schema, model, variant, condition,
-                                      start["learning_rate"], _start_apg(start))})
+                                      start["learning_rate"], apg)})
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     table["chosen"] = table.index == table["valid_auc"].idxmax()

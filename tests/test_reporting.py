@@ -26,6 +26,9 @@ def test_paper_table2_printed_wdl_delta_disagrees_with_its_aucs():
     assert paper.TABLE2_DELTA_PRINTED["movielens"]["wdl"] == 0.39
 
 
+TRAIN_ROWS = 800_000
+
+
 def write_runs(folder, aucs, model="wdl", speed=None, device="cpu"):
     """aucs: {version: [test AUC per seed]}, speed: {version: training samples/s} -> metrics
     JSON as the training notebook writes."""
@@ -35,6 +38,7 @@ def write_runs(folder, aucs, model="wdl", speed=None, device="cpu"):
                      stopped_epoch=4, hit_cap=version == "v1",
                      n_params=100 if version == "base" else 120,
                      train_samples_per_s=(speed or {}).get(version, 1.0),
+                     train_seconds=4 * TRAIN_ROWS / (speed or {}).get(version, 1.0),
                      infer_samples_per_s=10.0, device=device, history=[])
                 for s, a in enumerate(values, start=1)]
         (folder / f"{model}-{version}.json").write_text(json.dumps(
@@ -243,6 +247,31 @@ def test_throughput_targets_apply_only_on_cpu(tmp_path):
     assert throughput["base_met"].isna().all() and throughput["apg_met"].isna().all()
     [line] = reporting.throughput_verdicts(throughput)
     assert line.startswith("NOTE: the throughput targets are for movielens-1m on cpu")
+
+
+def test_training_time_at_the_targets(tmp_path):
+    """4 epochs of 800,000 rows per seed: wdl Base at 120 k/s (target 100 k), + APG (v5) at 90 k/s
+    (target 0.8 x 100 k); v1 has no target; on CUDA no target applies."""
+    write_runs(tmp_path / "cpu", {"base": [0.79, 0.80], "v5": [0.79, 0.80], "v1": [0.79, 0.8]},
+               speed={"base": 120_000, "v5": 90_000, "v1": 10_000})
+    write_runs(tmp_path / "cuda", {"base": [0.79, 0.80]}, model="pnn", speed={"base": 1e6},
+               device="cuda")
+    t = reporting.training_time(reporting.load_runs(tmp_path), "v5").set_index(
+        ["model", "variant"])
+    minutes = lambda speed: 8 * TRAIN_ROWS / speed / 60  # noqa: E731 - 2 seeds x 4 epochs
+    assert list(t.loc[("wdl", "base"), ["n_seeds", "epochs"]]) == [2, 8]
+    assert t.loc[("wdl", "base"), "train_minutes"] == pytest.approx(minutes(120e3))
+    assert t.loc[("wdl", "base"), "minutes_at_target"] == pytest.approx(minutes(100e3))
+    assert t.loc[("wdl", "v5"), "minutes_at_target"] == pytest.approx(minutes(80e3))
+    assert t.loc[("wdl", "v1"), "train_minutes"] == pytest.approx(minutes(10e3))
+    assert np.isnan(t.loc[("wdl", "v1"), "minutes_at_target"])
+    assert np.isnan(t.loc[("pnn", "base"), "minutes_at_target"])
+    cpu_runs = t.loc[["wdl"]]
+    assert reporting.training_time_summary(cpu_runs) == (
+        f"Total: {cpu_runs['train_minutes'].sum():.1f} min of training in 6 runs; the same "
+        f"epochs at the targets' throughput: {minutes(100e3) + minutes(80e3):.1f} min.")
+    assert reporting.training_time_summary(t.loc[["pnn"]]).endswith(
+        "not checked (the targets are for movielens-1m on cpu).")
 
 
 def test_bars_clip_a_collapsed_value_and_label_it():
