@@ -255,7 +255,7 @@ def training_time(runs: pd.DataFrame, apg_version: str | None = None) -> pd.Data
     rows = []
     for (dataset, model, variant), r in runs.groupby(["dataset", "model", "variant"],
                                                      sort=False):
-        rows_per_epoch = (r["train_samples_per_s"] * r["train_seconds"] / r["stopped_epoch"])
+        samples = (r["train_samples_per_s"] * r["train_seconds"]).sum()   # rows x epochs
         speed = targets["train_samples_per_s"].get(model, np.nan) * (
             1.0 if variant == "base" else targets["apg_over_base"] if variant == apg_version
             else np.nan)
@@ -263,8 +263,7 @@ def training_time(runs: pd.DataFrame, apg_version: str | None = None) -> pd.Data
         rows.append({"model": model, "variant": variant, "n_seeds": len(r),
                      "epochs": int(r["stopped_epoch"].sum()),
                      "train_minutes": r["train_seconds"].sum() / 60,
-                     "minutes_at_target": ((r["stopped_epoch"] * rows_per_epoch).sum()
-                                           / speed / 60 if applies else np.nan)})
+                     "minutes_at_target": samples / speed / 60 if applies else np.nan})
     return pd.DataFrame(rows)
 
 
