@@ -129,7 +129,12 @@ class MultiHeadSelfAttention(nn.Module):
     Per head h: a^h_mk = softmax_k(<W_Q^h e_m, W_K^h e_k>) (inner product, unscaled, as in
     the paper), e^h_m = sum_k a^h_mk W_V^h e_k; heads concatenated into e^att_m, then
     e^Res_m = ReLU(e^att_m + W_Res e_m).
-    (B, F, in_dim) -> (B, F, n_heads * head_dim).
+
+    `forward` maps (B, F, in_dim) to (B, F, n_heads * head_dim). `interact` does the same in the
+    batch-last layout (F, in_dim, B) that AutoInt keeps between its stacked layers: there the
+    F x F products per instance and head (far too small for batched matrix kernels on CPU)
+    become head_dim or F vectorised multiply-adds over the whole batch (`_SelfAttention`), and
+    the projections are F products of the weights with (in_dim, B) blocks.
     """
 
     def __init__(self, in_dim: int, head_dim: int, n_heads: int = 2):
@@ -141,26 +146,64 @@ class MultiHeadSelfAttention(nn.Module):
         self.value = nn.Linear(in_dim, self.out_dim, bias=False)
         self.residual = nn.Linear(in_dim, self.out_dim, bias=False)
 
-    def _heads(self, t: torch.Tensor) -> torch.Tensor:
-        """(B, F, H * head_dim) -> (B, H, F, head_dim)."""
-        return t.unflatten(-1, (self.n_heads, self.head_dim)).transpose(1, 2)
-
-    def _project(self, e: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """W_Q e, W_K e, W_V e and W_Res e in one matrix product (one mm instead of four)."""
+    def _project(self, t: torch.Tensor) -> torch.Tensor:
+        """W_Q t, W_K t, W_V t and W_Res t in one batched product: (F, in_dim, B) ->
+        (F, 4, H, head_dim, B)."""
         weight = torch.cat([self.query.weight, self.key.weight, self.value.weight,
                             self.residual.weight])
-        return F.linear(e, weight).split(self.out_dim, dim=-1)
-
-    @staticmethod
-    def _scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(q @ k.transpose(-2, -1), dim=-1)
+        p = torch.bmm(weight.expand(t.shape[0], -1, -1), t)
+        return p.view(t.shape[0], 4, self.n_heads, self.head_dim, t.shape[-1])
 
     def attention(self, e: torch.Tensor) -> torch.Tensor:
         """The attention weights a^h_mk, (B, H, F, F); each row sums to one over k."""
-        q, k, _, _ = self._project(e)
-        return self._scores(self._heads(q), self._heads(k))
+        q, k, _, _ = self._project(e.permute(1, 2, 0)).unbind(1)
+        return torch.softmax(_dot(q, k), dim=1).permute(3, 2, 0, 1)
+
+    def interact(self, t: torch.Tensor) -> torch.Tensor:
+        """(F, in_dim, B) -> (F, n_heads * head_dim, B)."""
+        return F.relu(_SelfAttention.apply(self._project(t)).flatten(1, 2))
 
     def forward(self, e: torch.Tensor) -> torch.Tensor:
-        q, k, v, residual = self._project(e)
-        heads = self._scores(self._heads(q), self._heads(k)) @ self._heads(v)  # (B, H, F, hd)
-        return F.relu(heads.transpose(1, 2).flatten(2) + residual)
+        return self.interact(e.permute(1, 2, 0)).permute(2, 0, 1)
+
+
+def _dot(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """s[m, k, h, b] = sum_d q[m, h, d, b] k[k, h, d, b]: (F, H, D, B) x2 -> (F, F, H, B)."""
+    s = q[:, None, :, 0] * k[None, :, :, 0]
+    for d in range(1, q.shape[2]):
+        s.addcmul_(q[:, None, :, d], k[None, :, :, d])
+    return s
+
+
+def _mix(a: torch.Tensor, v: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """out[m, h, d, b] += sum_k a[m, k, h, b] v[k, h, d, b]: (F, F, H, B), (F, H, D, B) ->
+    (F, H, D, B), accumulated into `out` in place."""
+    for k in range(a.shape[1]):
+        out.addcmul_(a[:, k, :, None], v[k])
+    return out
+
+
+class _SelfAttention(torch.autograd.Function):
+    """attention + residual from the projections p = [q, k, v, r] (F, 4, H, D, B), with a
+    hand-written backward built from the same two contractions (`_dot`, `_mix`)."""
+
+    @staticmethod
+    def forward(ctx, p: torch.Tensor) -> torch.Tensor:
+        q, k, v, r = p.unbind(1)
+        a = torch.softmax(_dot(q, k), dim=1)
+        ctx.save_for_backward(p, a)
+        return _mix(a, v, r.clone())
+
+    @staticmethod
+    def backward(ctx, grad_y: torch.Tensor) -> torch.Tensor:
+        p, a = ctx.saved_tensors
+        q, k, v, _ = p.unbind(1)
+        grad_p = torch.zeros_like(p)
+        grad_q, grad_k, grad_v, grad_r = grad_p.unbind(1)
+        grad_r.copy_(grad_y)
+        grad_a = _dot(grad_y, v)
+        _mix(a.transpose(0, 1), grad_y, out=grad_v)
+        grad_s = grad_a.sub_((grad_a * a).sum(1, keepdim=True)).mul_(a)   # softmax backward
+        _mix(grad_s, k, out=grad_q)
+        _mix(grad_s.transpose(0, 1), q, out=grad_k)
+        return grad_p

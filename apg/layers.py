@@ -200,7 +200,8 @@ class APGLinear(nn.Module):
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         if self.version in ("v4", "v5"):
             return self._shared_forward(x, z)
-        y = self._v1_forward(x, z) if self.version == "v1" else self._factored_forward(x, z)
+        forward = {"v1": self._v1_forward, "v2": self._v2_forward, "v3": self._v3_forward}
+        y = forward[self.version](x, z)
         if self.bias is not None:
             y = y + self.bias
         return y
@@ -243,17 +244,19 @@ class APGLinear(nn.Module):
             y = y + torch.einsum("bgq,gqm->bm", w, a_b)
         return y
 
-    def _factored_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """v2 from the generated factors; v3 as U_i (S_i (V_i x_i)) (Eq. 4) without building
-        U_i or V_i: as for v1, V_i x_i = sum_q w_iq (A^V_q x_i) and U_i t_i = sum_q w_iq A^U_q
-        t_i, i.e. one product of the outer products w_i t_i^T with the generator's U rows. Only
-        the K x K factor S_i is generated per instance."""
-        if self.version == "v2":
-            p = self.generate(z)
-            w = torch.bmm(_blocks_to_rank(p["U"], 3) @ _block_diagonal(p["S"]),
-                          _blocks_to_rank(p["V"], 2))                # (B, m, n) = U_i S_i V_i
-            y = BatchedMatVec.apply(w, x)
-            return y + p["b"].sum(dim=1) if self.generated_bias else y
+    def _v2_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """y_i = W_i x_i with W_i = U_i S_i V_i built from the generated factors (Eq. 3)."""
+        p = self.generate(z)
+        w = torch.bmm(_blocks_to_rank(p["U"], 3) @ _block_diagonal(p["S"]),
+                      _blocks_to_rank(p["V"], 2))                    # (B, m, n) = U_i S_i V_i
+        y = BatchedMatVec.apply(w, x)
+        return y + p["b"].sum(dim=1) if self.generated_bias else y
+
+    def _v3_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """y_i = U_i (S_i (V_i x_i)) (Eq. 4) without building U_i or V_i: as for v1,
+        V_i x_i = sum_q w_iq (A^V_q x_i) and U_i t_i = sum_q w_iq A^U_q t_i, i.e. one product of
+        the outer products w_i t_i^T with the generator's U rows. Only the K x K factor S_i is
+        generated per instance."""
         m, n, k = self.out_features, self.in_features, self.rank
         w, a = self._linear_terms(z)
         g, q = a.shape[:2]
@@ -284,8 +287,8 @@ class APGLinear(nn.Module):
             p = self.generate(z)
             s = p["S"].flatten(0, 1)                                # (B g, K, K)
         u, v = self.shared_factors()
-        h = torch.bmm(s, F.linear(x, v).view(s.shape[0], k, 1))    # S_i (V x), per block
-        y = F.linear(h.view(x.shape[0], -1), u, self.bias)         # U (...) + b
+        h = BatchedMatVec.apply(s, F.linear(x, v).view(s.shape[0], k))   # S_i (V x), per block
+        y = F.linear(h.view(x.shape[0], -1), u, self.bias)                # U (...) + b
         if self.generated_bias:
             y = y + p["b"].sum(dim=1)
         return y
@@ -316,9 +319,10 @@ class APGLinear(nn.Module):
 
 
 class BatchedMatVec(torch.autograd.Function):
-    """y_i = W_i x_i for a batch of per-instance matrices (v2). Its backward forms the outer
-    product dL/dW_i = dy_i x_i^T elementwise: on CPU torch's generic bmm backward spends a
-    large part of the step zero-filling and multiplying by width-1 matrices."""
+    """y_i = W_i x_i for a batch of per-instance matrices (v2's W_i, v4's and v5's S_i). Its
+    backward forms the outer product dL/dW_i = dy_i x_i^T elementwise: on CPU torch's generic
+    bmm backward spends a large part of the step zero-filling and multiplying by width-1
+    matrices."""
 
     @staticmethod
     def forward(ctx, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -80,6 +80,39 @@ def test_autoint_attention_rows_sum_to_one():
     assert layer(e).shape == (5, 6, 6) and (layer(e) >= 0).all()
 
 
+def _attention_by_the_formula(layer, e):
+    """AutoInt's interacting layer written out per head with batched matrix products."""
+    heads = lambda t: t.unflatten(-1, (layer.n_heads, layer.head_dim)).transpose(1, 2)
+    q, k, v = heads(layer.query(e)), heads(layer.key(e)), heads(layer.value(e))
+    a = torch.softmax(q @ k.transpose(-2, -1), dim=-1)
+    return torch.relu((a @ v).transpose(1, 2).flatten(2) + layer.residual(e))
+
+
+def test_attention_equals_its_formula_in_both_layouts():
+    torch.manual_seed(0)
+    layer = MultiHeadSelfAttention(in_dim=4, head_dim=3, n_heads=2).double()
+    e = torch.randn(5, 6, 4, dtype=torch.double)
+    expected = _attention_by_the_formula(layer, e)
+    assert torch.allclose(layer(e), expected, atol=1e-12)
+    batch_last = layer.interact(e.permute(1, 2, 0).contiguous())           # (F, d, B)
+    assert torch.allclose(batch_last.permute(2, 0, 1), expected, atol=1e-12)
+
+
+def test_attention_backward_matches_autograd_of_its_formula():
+    torch.manual_seed(1)
+    layer = MultiHeadSelfAttention(in_dim=4, head_dim=3, n_heads=2).double()
+    e = torch.randn(5, 6, 4, dtype=torch.double, requires_grad=True)
+    grads = []
+    for forward in (layer, lambda e: _attention_by_the_formula(layer, e)):
+        layer.zero_grad()
+        e.grad = None
+        (forward(e) * torch.linspace(-1, 1, 36, dtype=torch.double).view(6, 6)).sum().backward()
+        grads.append([e.grad.clone()] + [p.grad.clone() for p in layer.parameters()])
+    for ours, reference in zip(*grads):
+        assert torch.allclose(ours, reference, atol=1e-10)
+    assert torch.autograd.gradcheck(layer, (e,))
+
+
 def test_attention_with_equal_keys_averages_the_values():
     layer = MultiHeadSelfAttention(in_dim=2, head_dim=2, n_heads=1)
     with torch.no_grad():

@@ -21,7 +21,7 @@ class AutoInt(CTRModel):
         super().__init__(schema, config)
         n_fields, dim = self.embedding.n_fields, config.embedding_dim
         head_dim = head_dim or dim // n_heads
-        self.interacting = nn.Sequential(*[
+        self.interacting = nn.ModuleList([
             MultiHeadSelfAttention(dim if layer == 0 else n_heads * head_dim, head_dim, n_heads)
             for layer in range(n_layers)])
         self.interacting_head = nn.Linear(n_fields * n_heads * head_dim, 1)
@@ -30,5 +30,8 @@ class AutoInt(CTRModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         e = self.embedding(x)
-        interacting = self.interacting_head(self.interacting(e).flatten(1))
+        t = e.permute(1, 2, 0).contiguous()     # batch-last (F, d, B) between the layers
+        for layer in self.interacting:
+            t = layer.interact(t)
+        interacting = self.interacting_head(t.permute(2, 0, 1).flatten(1))
         return (interacting + self.head(self.deep(e.flatten(1), x, e))).squeeze(-1)
