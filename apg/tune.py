@@ -24,7 +24,7 @@ import pandas as pd
 
 from apg.data.batches import load_schema, load_split
 from apg.models import ModelConfig, build_model
-from apg.pipeline import data_paths, learning_rate, load_params, project_root
+from apg.pipeline import data_paths, load_params, project_root
 from apg.reporting import write_table
 from apg.train import TrainConfig, fit, seed_everything
 
