@@ -13,45 +13,12 @@ come from a table of their own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 from torch import nn
 
-from apg.layers import AGGREGATIONS, AttentionPooling
+from apg.config import ConditionConfig
+from apg.layers import AttentionPooling
 from apg.features import FeatureEmbedding
-
-STRATEGIES = ("group", "mix_input", "mix_output", "self")
-
-
-@dataclass
-class ConditionConfig:
-    """The `condition:` section of params.yaml."""
-
-    strategy: str = "group"
-    fields: list[str] = field(default_factory=lambda: ["user_id"])
-    aggregation: str | None = None
-    share_embeddings: bool = True
-    dim: int | None = None  # size of own condition embeddings; default: the model's
-
-    def __post_init__(self):
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"condition.strategy {self.strategy!r} is not one of {STRATEGIES}")
-        n = len(self.fields)
-        if self.strategy == "group" and n != 1:
-            raise ValueError(f"condition.strategy 'group' takes exactly one field, got {n}: "
-                             f"{self.fields}; use 'mix_input' or 'mix_output' for several")
-        if self.strategy.startswith("mix"):
-            if n < 2:
-                raise ValueError(f"condition.strategy {self.strategy!r} needs two or more "
-                                 f"fields, got {self.fields}")
-            if self.aggregation not in AGGREGATIONS:
-                raise ValueError(f"condition.aggregation must be one of {AGGREGATIONS} for "
-                                 f"{self.strategy!r}, got {self.aggregation!r}")
-        if self.strategy == "self" and n:
-            raise ValueError("condition.strategy 'self' uses each layer's own input; "
-                             f"leave condition.fields empty (got {self.fields})")
-
 
 class Condition(nn.Module):
     """Builds z_i from a batch: `condition(x, field_embeddings)`.

@@ -13,8 +13,6 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -24,75 +22,20 @@ from torch import nn
 from torch.nn import functional as F
 
 from apg import paper
-from apg.layers import VERSIONS, APGLinear
+from apg.config import EFFICIENCY_VERSIONS
+from apg.config import APGConfig, EfficiencyConfig
+from apg.layers import APGLinear
 from apg.reporting import plot_style
-from apg.runtime import keep_freed_memory
-from apg.tower import APGConfig, Tower
+from apg.runtime import cpu_threads, keep_freed_memory, synchronize
+from apg.tower import Tower
 from apg.train import resolve_device
 
-LABELS = ("base", *VERSIONS, "v5-unmerged")
-DEVICES = ("cpu", "cuda", "auto")
 BYTES_PER_VALUE = 4  # float32
 COLUMNS = ("device", "version", "hidden_units", "time_s", "batch_ms", "memory_mb", "stored_params",
            "generated_per_instance", "peak_mb", "table1_macs", "table1_memory", "time_delta_pct",
            "memory_delta_pct", "paper_time_s", "paper_memory", "paper_time_delta_pct",
            "paper_memory_delta_pct", "paper_time_delta_pct_printed",
            "paper_memory_delta_pct_printed", "table1_macs_ratio", "table1_memory_ratio")
-
-
-@dataclass
-class EfficiencyConfig:
-    """The `efficiency:` section of params.yaml: what Table 5 measures and how."""
-
-    input_dim: int = 393
-    scales: list[list[int]] = field(default_factory=lambda: [
-        [64, 32, 16], [128, 64, 32], [256, 128, 64], [512, 256, 128], [1024, 512, 256]])
-    versions: list[str] = field(default_factory=lambda: list(LABELS))
-    rank: int = 4
-    overparam: int = 32
-    # A group-wise condition vector of width D. The paper does not state D; its v1 / Base
-    # memory ratio (419.11 / 12.91, about 32x at the largest scale; v1 stores N M D values where
-    # Base stores N M) implies D close to 32.
-    condition_dim: int = 32
-    rows: int = 478138          # IAAC's size: one epoch of the paper's inference
-    batch_size: int = 1024
-    round_seconds: float = 0.25  # each timed round calls a tower until this much time has passed
-    warmup_batches: int = 2
-    repeats: int = 5
-    threads: int = 2
-    device: str = "cpu"
-    seed: int = 0
-    layer_widths: list[int] = field(default_factory=lambda: [1024, 512])  # the one-layer check
-    layer_rounds: int = 50
-
-    def __post_init__(self):
-        for name in ("input_dim", "rank", "overparam", "condition_dim", "rows", "batch_size",
-                     "round_seconds", "threads", "layer_rounds"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"efficiency.{name} must be positive, got {getattr(self, name)!r}")
-        if self.warmup_batches < 0:
-            raise ValueError(f"efficiency.warmup_batches must be >= 0, got {self.warmup_batches}")
-        if self.repeats < 1:
-            raise ValueError(f"efficiency.repeats must be >= 1, got {self.repeats}")
-        if not self.scales:
-            raise ValueError("efficiency.scales is empty; give one list of hidden units per scale")
-        for scale in self.scales:
-            if not scale or any(not isinstance(u, int) or u < 1 for u in scale):
-                raise ValueError(f"efficiency.scales: {scale!r} is not a non-empty list of "
-                                 "positive hidden widths")
-        if not self.versions:
-            raise ValueError(f"efficiency.versions is empty; choose from {LABELS}")
-        unknown = [v for v in self.versions if v not in LABELS]
-        if unknown:
-            raise ValueError(f"efficiency.versions: unknown version(s) {unknown}; "
-                             f"choose from {LABELS}")
-        if len(set(self.versions)) != len(self.versions):
-            raise ValueError(f"efficiency.versions lists a version twice: {self.versions}")
-        if len(self.layer_widths) != 2 or min(self.layer_widths) < 1:
-            raise ValueError(f"efficiency.layer_widths must be [n_in, n_out], got "
-                             f"{self.layer_widths!r}")
-        if self.device not in DEVICES:
-            raise ValueError(f"efficiency.device {self.device!r} is not one of {DEVICES}")
 
 
 def scale_label(hidden_units: Sequence[int]) -> str:
@@ -102,13 +45,13 @@ def scale_label(hidden_units: Sequence[int]) -> str:
 
 # -- models and their counted costs -------------------------------------------------------------
 def build_tower(version: str, cfg: EfficiencyConfig, hidden_units: Sequence[int]) -> Tower:
-    """The hidden layers of Table 5's WDL tower for one label of `LABELS`, in eval mode.
+    """The hidden layers of Table 5's WDL tower for one of `EFFICIENCY_VERSIONS`, in eval mode.
 
     Called as `tower(x, z)` (Base ignores z). "v5" is the tower after `merge_for_inference()`,
     "v5-unmerged" the v5 tower as trained. Weights are drawn from `cfg.seed`.
     """
-    if version not in LABELS:
-        raise ValueError(f"unknown version {version!r}; choose one of {LABELS}")
+    if version not in EFFICIENCY_VERSIONS:
+        raise ValueError(f"unknown version {version!r}; choose one of {EFFICIENCY_VERSIONS}")
     variant = "v5" if version == "v5-unmerged" else version
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -150,8 +93,8 @@ def table1_costs(version: str, input_dim: int, hidden_units: Sequence[int], rank
     the generated values themselves are outside Table 1 (`memory_counts` counts them).
     "v5-unmerged" is given v5's costs: Table 1 does not depict over-parameterisation.
     """
-    if version not in LABELS:
-        raise ValueError(f"unknown version {version!r}; choose one of {LABELS}")
+    if version not in EFFICIENCY_VERSIONS:
+        raise ValueError(f"unknown version {version!r}; choose one of {EFFICIENCY_VERSIONS}")
     widths = [input_dim, *hidden_units]
     costs = [_layer_costs(version, n, m, rank, condition_dim)
              for n, m in zip(widths[:-1], widths[1:])]
@@ -175,23 +118,6 @@ def memory_mb(counts: dict[str, int]) -> float:
 
 
 # -- timing ----------------------------------------------------------------------------------
-@contextmanager
-def _cpu_threads(device: torch.device, threads: int):
-    """Run with `threads` torch threads on CPU; restore the previous setting afterwards."""
-    previous = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def synthetic_batch(cfg: EfficiencyConfig, device: torch.device) -> tuple[torch.Tensor, ...]:
     """x ~ N(0, 1) of shape (batch, input_dim) and z ~ N(0, 1) of shape (batch, condition_dim)."""
     g = torch.Generator().manual_seed(cfg.seed)
@@ -221,7 +147,7 @@ def time_epoch(towers: dict[str, nn.Module], x: torch.Tensor, z: torch.Tensor,
                 tower(x, z)
         for _ in range(cfg.repeats):
             for name, tower in towers.items():
-                _synchronize(device)
+                synchronize(device)
                 if device.type == "cuda":
                     torch.cuda.reset_peak_memory_stats(device)
                     before = torch.cuda.memory_allocated(device)
@@ -229,7 +155,7 @@ def time_epoch(towers: dict[str, nn.Module], x: torch.Tensor, z: torch.Tensor,
                 while calls == 0 or time.perf_counter() - start < cfg.round_seconds:
                     tower(x, z)
                     calls += 1
-                _synchronize(device)
+                synchronize(device)
                 seconds[name].append((time.perf_counter() - start) / calls)
                 if device.type == "cuda":
                     rise = (torch.cuda.max_memory_allocated(device) - before) / 1e6
@@ -245,7 +171,7 @@ def measure_scale(cfg: EfficiencyConfig, hidden_units: Sequence[int], versions: 
     keep_freed_memory()
     towers = {v: build_tower(v, cfg, hidden_units).to(device) for v in versions}
     x, z = synthetic_batch(cfg, device)
-    with _cpu_threads(device, cfg.threads):
+    with cpu_threads(device, cfg.threads):
         timings = time_epoch(towers, x, z, cfg, device)
     rows = []
     for version, tower in towers.items():
@@ -370,7 +296,7 @@ def layer_formulations(n_in: int = 1024, n_out: int = 512, batch: int = 1024, ra
     calls = {"nn.Linear": lambda x, z: linear(x), "APGLinear v4 (kit)": layer, **formulations}
     per_sample = 100 if where.type == "cuda" else 1
     order = np.random.default_rng(seed)
-    with _cpu_threads(where, threads), torch.inference_mode():
+    with cpu_threads(where, threads), torch.inference_mode():
         expected = layer(x, z)
         for name, call in formulations.items():
             torch.testing.assert_close(call(x, z), expected, atol=1e-4, rtol=1e-4,
@@ -380,11 +306,11 @@ def layer_formulations(n_in: int = 1024, n_out: int = 512, batch: int = 1024, ra
         names = list(calls)
         for _ in range(rounds):
             for name in order.permutation(names):
-                _synchronize(where)
+                synchronize(where)
                 start = time.perf_counter()
                 for _ in range(per_sample):
                     calls[name](x, z)
-                _synchronize(where)
+                synchronize(where)
                 ms[name].append((time.perf_counter() - start) * 1e3 / per_sample)
     median = {name: float(np.median(t)) for name, t in ms.items()}
     return pd.DataFrame([dict(formulation=name, n_in=n_in, n_out=n_out, batch=batch,

@@ -35,8 +35,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-VERSIONS = ("v1", "v2", "v3", "v4", "v5")
-AGGREGATIONS = ("concat", "mean", "attention")
+from apg.config import AGGREGATIONS, VERSIONS
 
 
 class AttentionPooling(nn.Module):

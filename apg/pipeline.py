@@ -67,10 +67,7 @@ def check_sections(params: dict) -> None:
     (papermill would pass a misspelt key on silently and the run would use a default)."""
     from dataclasses import fields
 
-    from apg.conditions import ConditionConfig
-    from apg.models import ModelConfig
-    from apg.tower import APGConfig
-    from apg.train import TrainConfig
+    from apg.config import APGConfig, ConditionConfig, ModelConfig, TrainConfig
 
     model_keys = {f.name for f in fields(ModelConfig)} - {"variant", "apg", "condition"}
     expected = {"seeds": None, "model": model_keys,
@@ -196,7 +193,7 @@ def efficiency_parameters(params: dict, device: str | None = None) -> dict:
     """The papermill parameters of notebooks/efficiency.ipynb: the `efficiency:` section (with
     `device` overridden when given) and the WDL / APG-WDL v4 runs whose training throughput
     it compares."""
-    from apg.efficiency import EfficiencyConfig
+    from apg.config import EfficiencyConfig
 
     section = {**params["efficiency"], **({"device": device} if device else {})}
     EfficiencyConfig(**section)                      # refuse unknown keys and bad values early

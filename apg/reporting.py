@@ -15,7 +15,9 @@ from apg import paper
 
 def load_runs(*paths: str | Path) -> pd.DataFrame:
     """One row per (dataset, model, variant, seed) from metrics JSON files: each path is one
-    file or a folder whose JSON files (at any depth) are all read."""
+    file or a folder whose JSON files (at any depth) are all read. A file's wall time of
+    training and its throughput (timed alone, `apg.train.measure_throughput`) are repeated on
+    each of its rows."""
     files = []
     for path in map(Path, paths):
         found = [path] if path.is_file() else sorted(path.glob("**/*.json"))
@@ -29,7 +31,10 @@ def load_runs(*paths: str | Path) -> pd.DataFrame:
         for seed_run in run["runs"]:
             rows.append({"dataset": run["dataset"], "model": run["model"],
                          "variant": run["variant"], **{k: v for k, v in seed_run.items()
-                                                       if k != "history"}})
+                                                       if k != "history"},
+                         "train_wall_seconds": run["train_wall_seconds"],
+                         **{k: run["throughput"][k]
+                            for k in ("train_samples_per_s", "infer_samples_per_s")}})
     return pd.DataFrame(rows)
 
 
@@ -111,8 +116,8 @@ def table2(runs: pd.DataFrame, dataset: str, models=paper.MODELS, apg_version: s
     A row per backbone and variant ("base", "apg"); the APG rows are the runs of
     `apg_version`. delta, delta_std and p_value compare with Base seed by seed (see
     `versus_base`); significant means a significant gain. paper_delta is recomputed from the
-    printed AUCs, paper_delta_printed is the Δ row as printed. Throughput is the mean over
-    seeds.
+    printed AUCs, paper_delta_printed is the Δ row as printed. Throughput is the stage's,
+    timed alone (`load_runs`).
     """
     require_runs(runs, dataset, models, ("base", apg_version))
     rows = []
@@ -246,23 +251,23 @@ def throughput_verdicts(throughput: pd.DataFrame) -> list[str]:
 
 
 def training_time(runs: pd.DataFrame, apg_version: str | None = None) -> pd.DataFrame:
-    """What the runs cost: per backbone and variant, epochs and minutes of training over all
-    seeds, and the minutes the same epochs would take at exactly THROUGHPUT_TARGETS (Base at
-    its target, `apg_version` at apg_over_base times it; NaN for other variants and for runs
-    the targets do not apply to). Early stopping sets the epochs, so this separates a slow
-    model from a long run."""
+    """What the runs cost: per backbone and variant, epochs over all seeds, the wall minutes
+    their training took (seeds side by side), and the minutes the same epochs would take one
+    after another at exactly THROUGHPUT_TARGETS (Base at its target, `apg_version` at
+    apg_over_base times it; NaN for other variants and for runs the targets do not apply to).
+    Early stopping sets the epochs, so this separates a slow model from a long run."""
     targets = THROUGHPUT_TARGETS
     rows = []
     for (dataset, model, variant), r in runs.groupby(["dataset", "model", "variant"],
                                                      sort=False):
-        samples = (r["train_samples_per_s"] * r["train_seconds"]).sum()   # rows x epochs
+        samples = r["train_samples"].sum()   # rows x epochs
         speed = targets["train_samples_per_s"].get(model, np.nan) * (
             1.0 if variant == "base" else targets["apg_over_base"] if variant == apg_version
             else np.nan)
         applies = dataset == targets["dataset"] and set(r["device"]) == {targets["device"]}
         rows.append({"model": model, "variant": variant, "n_seeds": len(r),
                      "epochs": int(r["stopped_epoch"].sum()),
-                     "train_minutes": r["train_seconds"].sum() / 60,
+                     "train_minutes": r["train_wall_seconds"].iloc[0] / 60,
                      "minutes_at_target": samples / speed / 60 if applies else np.nan})
     return pd.DataFrame(rows)
 
@@ -273,9 +278,9 @@ def training_time_summary(cost: pd.DataFrame) -> str:
     targets = (f"{at_target:.1f} min" if not np.isnan(at_target) else
                f"not checked (the targets are for {THROUGHPUT_TARGETS['dataset']} on "
                f"{THROUGHPUT_TARGETS['device']})")
-    return (f"Total: {cost['train_minutes'].sum():.1f} min of training in "
-            f"{cost['n_seeds'].sum()} runs; the same epochs at the targets' throughput: "
-            f"{targets}.")
+    return (f"Total: {cost['train_minutes'].sum():.1f} min of training (wall, seeds side by "
+            f"side) in {cost['n_seeds'].sum()} runs; the same epochs one after another at the "
+            f"targets' throughput: {targets}.")
 
 
 TABLE4_CLAIMS = (  # (a, b, claim of Sec. 4.3, kind): "gain" = a beats b; "close" = a ~ b

@@ -1,4 +1,4 @@
-"""Process-level settings that make CPU training fast on Linux.
+"""Process-level settings for fast CPU training: freed memory kept in the heap, thread counts.
 
 Large tensors (a v1 layer generates B x N x M weights per batch) are allocated and freed on every
 step. glibc serves such blocks with fresh `mmap` pages, so each step pays page faults for memory
@@ -11,6 +11,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from contextlib import contextmanager
+
+import torch
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
@@ -30,3 +33,21 @@ def keep_freed_memory() -> bool:
     if not hasattr(libc, "mallopt"):
         return False
     return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**30))
+
+
+@contextmanager
+def cpu_threads(device: torch.device, threads: int):
+    """Run with `threads` torch threads on CPU; restore the previous setting afterwards."""
+    previous = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued CUDA work (timings); nothing to wait for on a CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -8,25 +8,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from apg.layers import APGLinear, VERSIONS
-
-VARIANTS = ("base", *VERSIONS)
-
-
-@dataclass
-class APGConfig:
-    """The `apg:` section of params.yaml (everything but the version, which is the variant)."""
-
-    rank: int = 4
-    overparam: int = 32
-    hypernet_hidden: list[int] = field(default_factory=list)
-    generated_bias: bool = False
+from apg.config import VARIANTS, APGConfig
+from apg.layers import APGLinear
 
 
 class Tower(nn.Module):

@@ -5,16 +5,22 @@ better validation AUC); `max_epochs` is only a safety cap, and a run that reache
 `hit_cap` so reports can flag the comparison (APG variants may converge in fewer epochs than
 Base, so a cap that stops Base early would manufacture an APG gain). The test split is scored
 once, with the weights of the best validation epoch.
+
+`fit_seeds` trains one run per seed, side by side on a CPU: each run on its own thread count,
+fixed for the whole run, so a run's numbers do not depend on what else is running. Because runs
+share the machine, throughput is measured apart, alone (`measure_throughput`).
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,32 +30,14 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from apg.config import TrainConfig
 from apg.data.batches import iterate_batches
-from apg.runtime import keep_freed_memory
+from apg.runtime import cpu_threads, keep_freed_memory, synchronize
+from apg.tower import Tower
 
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. the loss became NaN)."""
-
-
-@dataclass
-class TrainConfig:
-    """The `train:` section of params.yaml."""
-
-    learning_rate: float = 1e-3
-    batch_size: int = 1024
-    eval_batch_size: int = 8192
-    max_epochs: int = 50
-    patience: int = 2
-    weight_decay: float = 0.0
-    device: str = "auto"
-    threads: int = 0  # CPU threads; 0 keeps torch's default
-    progress: bool = False
-
-    def __post_init__(self):
-        for name in ("learning_rate", "batch_size", "eval_batch_size", "max_epochs", "patience"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"train.{name} must be positive, got {getattr(self, name)!r}")
 
 
 def resolve_device(device: str) -> torch.device:
@@ -92,6 +80,22 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
             "samples_per_s": len(y) / seconds}
 
 
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor,
+               yb: torch.Tensor) -> torch.Tensor:
+    """One optimiser step on the batch's logloss; returns that loss (before the step)."""
+    loss = F.binary_cross_entropy_with_logits(model(xb), yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def adam(model: nn.Module, config: TrainConfig) -> torch.optim.Adam:
+    return torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
+                            lr=config.learning_rate, weight_decay=config.weight_decay,
+                            fused=True)
+
+
 def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
         log=print) -> dict:
     """Train until early stopping, restore the best epoch, score the test split once.
@@ -99,18 +103,14 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
     `splits` maps "train" / "valid" / "test" to (x, y) tensors; without "test" (tuning, which
     must not see it) the test metrics are None. Returns the run's metrics: validation and test
     AUC / logloss, best and stopping epoch, whether the epoch cap ended the run, per-epoch
-    history and throughput.
+    history, training samples (rows x epochs) and seconds. Thread counts are the caller's
+    (`fit_seeds`).
     """
-    keep_freed_memory()
     device = resolve_device(config.device)
-    if config.threads:
-        torch.set_num_threads(config.threads)
     model.to(device)
     x_train, y_train = splits["train"]
     x_valid, y_valid = splits["valid"]
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=config.learning_rate,
-                                 weight_decay=config.weight_decay, fused=True)
+    optimizer = adam(model, config)
     generator = torch.Generator().manual_seed(seed)
 
     best = {"auc": -math.inf}
@@ -126,15 +126,12 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
                                              disable=not config.progress,
                                              desc=f"epoch {epoch}")):
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            loss = F.binary_cross_entropy_with_logits(model(xb), yb)
+            loss = train_step(model, optimizer, xb, yb)
             if not torch.isfinite(loss):
                 raise TrainingError(
                     f"the training loss became {loss.item()} at epoch {epoch}, batch {step}; "
                     f"lower train.learning_rate (now {config.learning_rate}) or check the "
                     "input data for extreme values")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
             total_loss += loss.item() * len(yb)
             seen += len(yb)
         seconds = time.perf_counter() - start
@@ -160,19 +157,93 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
             "raise train.max_epochs for a fair comparison")
     model.load_state_dict(best_state)
     test = (evaluate(model, *splits["test"], config.eval_batch_size) if "test" in splits
-            else {"auc": None, "logloss": None, "samples_per_s": best["samples_per_s"]})
+            else {"auc": None, "logloss": None})
     return {
         "seed": seed,
         "valid_auc": best["auc"], "valid_logloss": best["logloss"],
         "test_auc": test["auc"], "test_logloss": test["logloss"],
         "best_epoch": best_epoch, "stopped_epoch": epoch, "hit_cap": hit_cap,
-        "train_samples_per_s": len(y_train) * epoch / train_seconds,
-        "infer_samples_per_s": test["samples_per_s"],
+        "train_samples": len(y_train) * epoch,
         "train_seconds": train_seconds,
         "n_params": sum(p.numel() for p in model.parameters()),
         "device": str(device),
         "history": history,
     }
+
+
+def uses_global_rng(model: nn.Module) -> bool:
+    """Whether training draws from torch's global random generator (dropout does), which runs
+    on several threads would share, making their numbers depend on timing."""
+    return any(isinstance(m, Tower) and m.dropout > 0 or isinstance(m, nn.Dropout) and m.p > 0
+               for m in model.modules())
+
+
+def fit_seeds(build: Callable[[], nn.Module], seeds: list[int], splits: dict,
+              config: TrainConfig, log=print) -> tuple[list[dict], float]:
+    """One `fit` per seed; returns the runs in seed order and the wall seconds they took.
+
+    Each model is built under its seed, one after another. On a CPU, `concurrent_runs` of them
+    then train side by side on threads, each with threads // concurrent_runs torch threads (at
+    least one), fixed for the whole run: the numbers are the same as a run trained alone on
+    that many threads, whatever the timing. Small CTR models use two cores poorly from one run
+    (README, "Reference run"). Runs go one after another on CUDA, with one run, or when
+    training draws from the global random generator (dropout). Each run's log is printed after
+    all have ended, in seed order.
+    """
+    keep_freed_memory()
+    device = resolve_device(config.device)
+    models = []
+    for seed in seeds:
+        seed_everything(seed)
+        models.append(build())
+    workers = min(config.concurrent_runs, len(seeds)) if device.type == "cpu" else 1
+    if workers > 1 and uses_global_rng(models[0]):
+        log("dropout draws from torch's global random generator, which runs side by side "
+            "would share: training one run after another")
+        workers = 1
+    threads = config.threads or torch.get_num_threads()
+    logs = {seed: [] for seed in seeds}
+    start = time.perf_counter()
+    try:
+        with cpu_threads(device, max(1, threads // workers)), ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(fit, model, splits, config, seed, logs[seed].append)
+                       for model, seed in zip(models, seeds)]
+            runs = [future.result() for future in futures]
+    finally:
+        for seed in seeds:
+            log(f"--- seed {seed}")
+            for line in logs[seed]:
+                log(line)
+    return runs, time.perf_counter() - start
+
+
+def measure_throughput(model: nn.Module, splits: dict, config: TrainConfig) -> dict:
+    """Training and inference samples/s of a model timed alone, on all `threads`:
+    `throughput_batches` optimiser steps on shuffled training batches (after two warm-up
+    steps) on a copy of the model, then one pass over the validation split. The kit's
+    throughput targets (README, "Throughput") are for these numbers."""
+    device = resolve_device(config.device)
+    model = copy.deepcopy(model).to(device).train()
+    optimizer = adam(model, config)
+    x, y = splits["train"]
+    order = iterate_batches(x, y, config.batch_size, shuffle=True,
+                            generator=torch.Generator().manual_seed(0))
+    warmup = 2
+    batches = [(xb.to(device), yb.to(device)) for xb, yb in
+               itertools.islice(itertools.cycle(order), warmup + config.throughput_batches)]
+    threads = config.threads or torch.get_num_threads()
+    with cpu_threads(device, threads):
+        for xb, yb in batches[:warmup]:
+            train_step(model, optimizer, xb, yb)
+        synchronize(device)
+        start = time.perf_counter()
+        for xb, yb in batches[warmup:]:
+            train_step(model, optimizer, xb, yb)
+        synchronize(device)
+        seconds = time.perf_counter() - start
+        infer = evaluate(model, *splits["valid"], config.eval_batch_size)["samples_per_s"]
+    return {"train_samples_per_s": sum(len(yb) for _, yb in batches[warmup:]) / seconds,
+            "infer_samples_per_s": infer, "threads": threads if device.type == "cpu" else None}
 
 
 def summarise(runs: list[dict]) -> dict:

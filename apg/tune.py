@@ -26,20 +26,19 @@ from apg.data.batches import load_schema, load_split
 from apg.models import ModelConfig, build_model
 from apg.pipeline import data_paths, load_params, project_root
 from apg.reporting import write_table
-from apg.train import TrainConfig, fit, seed_everything
+from apg.train import TrainConfig, fit_seeds
 
 
 def validation_run(params: dict, splits: dict, schema: dict, model: str, variant: str,
                    condition: dict, rate: float, apg: dict | None = None) -> dict:
     """Train one model on the train split with early stopping; the best validation numbers.
     `apg` overrides keys of params.yaml's `apg:` section (K, P)."""
-    seed = params["tuning"]["seed"]
-    seed_everything(seed)
     config = ModelConfig.from_params(variant, params["model"], {**params["apg"], **(apg or {})},
                                      condition)
     train = TrainConfig(**{**params["train"], "learning_rate": rate,
                            "threads": params["tuning"]["threads"]})
-    run = fit(build_model(model, schema, config), splits, train, seed, log=lambda _: None)
+    [run], _ = fit_seeds(lambda: build_model(model, schema, config), [params["tuning"]["seed"]],
+                         splits, train, log=lambda _: None)
     return {"valid_auc": 100 * run["valid_auc"], "valid_logloss": run["valid_logloss"],
             "best_epoch": run["best_epoch"], "stopped_epoch": run["stopped_epoch"],
             "hit_cap": run["hit_cap"], "train_seconds": round(run["train_seconds"], 1)}

@@ -11,8 +11,9 @@ import torch
 
 from apg import paper
 from apg import efficiency as eff
-from apg.efficiency import (LABELS, EfficiencyConfig, build_tower, layer_formulations,
-                            memory_counts, memory_mb, run_table5, speed_targets, table1_costs)
+from apg.config import EFFICIENCY_VERSIONS, EfficiencyConfig
+from apg.efficiency import (build_tower, layer_formulations, memory_counts, memory_mb,
+                            run_table5, speed_targets, table1_costs)
 from apg.layers import APGLinear
 from apg.tower import APGConfig, Tower
 
@@ -47,7 +48,7 @@ def small_cfg():
 
 def tiny_cfg(**kw):
     kw = dict(scales=[[8, 4, 2], [16, 8, 4]], rows=10, batch_size=4, round_seconds=0.001,
-              repeats=1, warmup_batches=0, threads=1, versions=list(LABELS), **kw)
+              repeats=1, warmup_batches=0, threads=1, versions=list(EFFICIENCY_VERSIONS), **kw)
     return EfficiencyConfig(**kw)
 
 
@@ -81,7 +82,7 @@ def test_hand_memory_totals():
     assert HAND_MEMORY["v5-unmerged"] == (130, 8)
 
 
-@pytest.mark.parametrize("version", LABELS)
+@pytest.mark.parametrize("version", EFFICIENCY_VERSIONS)
 def test_memory_counts_match_hand_counts(version, small_cfg):
     stored, generated = HAND_MEMORY[version]
     counts = memory_counts(build_tower(version, small_cfg, H))
@@ -128,7 +129,7 @@ def test_build_tower_labels(small_cfg):
 def test_every_version_runs_at_every_default_scale(hidden_units):
     cfg = EfficiencyConfig(batch_size=2)
     x, z = eff.synthetic_batch(cfg, torch.device("cpu"))
-    for version in LABELS:
+    for version in EFFICIENCY_VERSIONS:
         with torch.inference_mode():
             y = build_tower(version, cfg, hidden_units)(x, z)
         assert y.shape == (2, hidden_units[-1]), version
@@ -151,7 +152,7 @@ def test_run_table5_on_tiny_shapes():
     assert torch.get_num_threads() == threads                     # restored
     assert len(messages) == 2
     assert set(BRIEF_COLUMNS) <= set(table.columns)
-    assert len(table) == 2 * len(LABELS)
+    assert len(table) == 2 * len(EFFICIENCY_VERSIONS)
     assert list(table["hidden_units"].unique()) == ["[8,4,2]", "[16,8,4]"]
     assert (table["device"] == "cpu (1 thread)").all()
     assert table["peak_mb"].isna().all()                          # CPU: no allocator peak

@@ -1,20 +1,25 @@
-"""Training: the loss falls, seeds make runs repeatable, early stopping ends runs, NaN stops."""
+"""Training: the loss falls, seeds make runs repeatable, early stopping ends runs, NaN stops,
+runs side by side give the numbers of runs in turn, throughput is timed alone."""
 
 import pytest
 import torch
 
 from apg.models import ModelConfig, build_model
 from apg.tower import APGConfig
-from apg.train import TrainConfig, TrainingError, fit, resolve_device, seed_everything
+from apg.train import (TrainConfig, TrainingError, fit, fit_seeds, measure_throughput,
+                       resolve_device, seed_everything)
+
+
+def small_wdl(schema, variant="v4", dropout=0.0):
+    return build_model("wdl", schema, ModelConfig(variant=variant, embedding_dim=8,
+                                                  hidden_units=[16, 8], dropout=dropout,
+                                                  apg=APGConfig(overparam=8)))
 
 
 def train(schema, splits, variant="v4", seed=1, **overrides):
     seed_everything(seed)
-    model = build_model("wdl", schema, ModelConfig(variant=variant, embedding_dim=8,
-                                                    hidden_units=[16, 8],
-                                                    apg=APGConfig(overparam=8)))
     config = TrainConfig(**{"batch_size": 512, "max_epochs": 30, **overrides})
-    return fit(model, splits, config, seed, log=lambda line: None)
+    return fit(small_wdl(schema, variant), splits, config, seed, log=lambda line: None)
 
 
 @pytest.mark.parametrize("variant", ["base", "v1", "v2", "v3", "v4", "v5"])
@@ -74,3 +79,63 @@ def test_device_choice():
 def test_bad_training_settings_are_refused():
     with pytest.raises(ValueError, match="train.batch_size must be positive"):
         TrainConfig(batch_size=0)
+
+
+def train_seeds(schema, splits, seeds, dropout=0.0, **overrides):
+    lines = []
+    config = TrainConfig(**{"batch_size": 512, "max_epochs": 4, **overrides})
+    runs, seconds = fit_seeds(lambda: small_wdl(schema, "v5", dropout), seeds, splits, config,
+                              log=lines.append)
+    return runs, seconds, lines
+
+
+def test_runs_side_by_side_give_the_numbers_of_runs_in_turn(schema, splits):
+    """Each run keeps one fixed thread: sharing the CPU changes its timing, not its numbers."""
+    threads = torch.get_num_threads()
+    in_turn, _, _ = train_seeds(schema, splits, [1, 2, 3], threads=1, concurrent_runs=1)
+    side, seconds, lines = train_seeds(schema, splits, [1, 2, 3], threads=3, concurrent_runs=3)
+    assert torch.get_num_threads() == threads                        # restored
+    assert [r["seed"] for r in side] == [1, 2, 3] and seconds > 0
+    for a, b in zip(in_turn, side):
+        assert a["test_auc"] == b["test_auc"] and a["best_epoch"] == b["best_epoch"]
+        assert ([e["train_loss"] for e in a["history"]]
+                == [e["train_loss"] for e in b["history"]])
+    assert in_turn[0]["test_auc"] != in_turn[1]["test_auc"]          # the seeds differ
+    # each run's log comes whole, in seed order, after its header
+    headers = [i for i, line in enumerate(lines) if line.startswith("--- seed")]
+    assert [lines[i] for i in headers] == ["--- seed 1", "--- seed 2", "--- seed 3"]
+    first = [line for line in lines[headers[0] + 1:headers[1]] if line.startswith("epoch")]
+    assert len(first) == side[0]["stopped_epoch"] and first[0].startswith("epoch   1")
+
+
+def test_dropout_makes_runs_go_in_turn(schema, splits):
+    """Dropout draws from torch's global generator: side by side, runs would share it."""
+    runs, _, lines = train_seeds(schema, splits, [1, 2], dropout=0.2, threads=2,
+                                 concurrent_runs=2, max_epochs=2)
+    assert "training one run after another" in lines[0]
+    again, _, _ = train_seeds(schema, splits, [1, 2], dropout=0.2, threads=2,
+                              concurrent_runs=2, max_epochs=2)
+    assert [r["test_auc"] for r in runs] == [r["test_auc"] for r in again]
+
+
+def test_a_nan_loss_in_a_run_side_by_side_reaches_the_caller(schema, splits):
+    def build():
+        model = small_wdl(schema, "base")
+        with torch.no_grad():
+            model.wide.bias.fill_(float("nan"))
+        return model
+
+    with pytest.raises(TrainingError, match="loss became nan"):
+        fit_seeds(build, [1, 2], splits, TrainConfig(batch_size=512, concurrent_runs=2),
+                  log=lambda line: None)
+
+
+def test_throughput_is_timed_on_a_copy(schema, splits):
+    model = small_wdl(schema, "v4")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    threads = torch.get_num_threads()
+    speed = measure_throughput(model, splits, TrainConfig(batch_size=256, threads=1,
+                                                          throughput_batches=5))
+    assert speed["train_samples_per_s"] > 0 and speed["infer_samples_per_s"] > 0
+    assert speed["threads"] == 1 and torch.get_num_threads() == threads
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 from torch import nn
 
-from apg.conditions import Condition, ConditionConfig
+from apg.conditions import Condition
+from apg.config import ModelConfig
 from apg.features import FeatureEmbedding
-from apg.tower import APGConfig, Tower
-
-
-@dataclass
-class ModelConfig:
-    """The `model:` section of params.yaml plus the variant being trained."""
-
-    variant: str = "base"
-    embedding_dim: int = 16
-    hidden_units: list[int] = field(default_factory=lambda: [128, 64, 32])
-    dropout: float = 0.0
-    apg: APGConfig = field(default_factory=APGConfig)
-    condition: ConditionConfig = field(default_factory=ConditionConfig)
-
-    @classmethod
-    def from_params(cls, variant: str, model: dict, apg: dict, condition: dict) -> "ModelConfig":
-        """Build from plain dicts (params.yaml sections); unknown keys are an error."""
-        return cls(variant=variant, **model, apg=APGConfig(**apg),
-                   condition=ConditionConfig(**condition))
+from apg.tower import Tower
 
 
 class CTRModel(nn.Module):
