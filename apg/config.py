@@ -88,12 +88,13 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0  # CPU threads in all; 0 keeps torch's default
     concurrent_runs: int = 3  # runs trained side by side on a CPU; 1 = one after another
-    throughput_batches: int = 50  # training steps timed by measure_throughput
+    throughput_rounds: int = 5  # timed rounds of measure_throughput (the median is kept)
+    throughput_batches: int = 30  # training steps per round
     progress: bool = False
 
     def __post_init__(self):
         for name in ("learning_rate", "batch_size", "eval_batch_size", "max_epochs", "patience",
-                     "concurrent_runs", "throughput_batches"):
+                     "concurrent_runs", "throughput_rounds", "throughput_batches"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"train.{name} must be positive, got {getattr(self, name)!r}")
 

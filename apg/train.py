@@ -218,10 +218,11 @@ def fit_seeds(build: Callable[[], nn.Module], seeds: list[int], splits: dict,
 
 
 def measure_throughput(model: nn.Module, splits: dict, config: TrainConfig) -> dict:
-    """Training and inference samples/s of a model timed alone, on all `threads`:
-    `throughput_batches` optimiser steps on shuffled training batches (after two warm-up
-    steps) on a copy of the model, then one pass over the validation split. The kit's
-    throughput targets (README, "Throughput") are for these numbers."""
+    """Training and inference samples/s of a model timed alone, on all `threads`: on a copy of
+    the model, the median over `throughput_rounds` rounds of `throughput_batches` optimiser
+    steps on shuffled training batches (after two warm-up steps), and the median of three
+    passes over the validation split. The kit's throughput targets (README, "Throughput") are
+    for these numbers."""
     device = resolve_device(config.device)
     model = copy.deepcopy(model).to(device).train()
     optimizer = adam(model, config)
@@ -231,19 +232,24 @@ def measure_throughput(model: nn.Module, splits: dict, config: TrainConfig) -> d
     warmup = 2
     batches = [(xb.to(device), yb.to(device)) for xb, yb in
                itertools.islice(itertools.cycle(order), warmup + config.throughput_batches)]
+    samples = sum(len(yb) for _, yb in batches[warmup:])
     threads = config.threads or torch.get_num_threads()
+    train_rates = []
     with cpu_threads(device, threads):
         for xb, yb in batches[:warmup]:
             train_step(model, optimizer, xb, yb)
-        synchronize(device)
-        start = time.perf_counter()
-        for xb, yb in batches[warmup:]:
-            train_step(model, optimizer, xb, yb)
-        synchronize(device)
-        seconds = time.perf_counter() - start
-        infer = evaluate(model, *splits["valid"], config.eval_batch_size)["samples_per_s"]
-    return {"train_samples_per_s": sum(len(yb) for _, yb in batches[warmup:]) / seconds,
-            "infer_samples_per_s": infer, "threads": threads if device.type == "cpu" else None}
+        for _ in range(config.throughput_rounds):
+            synchronize(device)
+            start = time.perf_counter()
+            for xb, yb in batches[warmup:]:
+                train_step(model, optimizer, xb, yb)
+            synchronize(device)
+            train_rates.append(samples / (time.perf_counter() - start))
+        infer_rates = [evaluate(model, *splits["valid"], config.eval_batch_size)["samples_per_s"]
+                       for _ in range(3)]
+    return {"train_samples_per_s": float(np.median(train_rates)),
+            "infer_samples_per_s": float(np.median(infer_rates)),
+            "threads": threads if device.type == "cpu" else None}
 
 
 def summarise(runs: list[dict]) -> dict:

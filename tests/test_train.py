@@ -135,6 +135,7 @@ def test_throughput_is_timed_on_a_copy(schema, splits):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     threads = torch.get_num_threads()
     speed = measure_throughput(model, splits, TrainConfig(batch_size=256, threads=1,
+                                                          throughput_rounds=3,
                                                           throughput_batches=5))
     assert speed["train_samples_per_s"] > 0 and speed["infer_samples_per_s"] > 0
     assert speed["threads"] == 1 and torch.get_num_threads() == threads
