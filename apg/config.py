@@ -88,15 +88,28 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0  # CPU threads in all; 0 keeps torch's default
     concurrent_runs: int = 3  # runs trained side by side on a CPU; 1 = one after another
-    throughput_rounds: int = 5  # timed rounds of measure_throughput (the median is kept)
-    throughput_batches: int = 30  # training steps per round
     progress: bool = False
 
     def __post_init__(self):
         for name in ("learning_rate", "batch_size", "eval_batch_size", "max_epochs", "patience",
-                     "concurrent_runs", "throughput_rounds", "throughput_batches"):
+                     "concurrent_runs"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"train.{name} must be positive, got {getattr(self, name)!r}")
+
+
+@dataclass
+class ThroughputConfig:
+    """The `throughput:` section of params.yaml: how Table 2's throughput is timed
+    (`apg.benchmark.time_models`)."""
+
+    rounds: int = 5        # interleaved rounds; the medians over them are reported
+    batches: int = 20      # training steps per model and round
+    infer_rounds: int = 3  # passes over the validation split per model
+
+    def __post_init__(self):
+        for name in ("rounds", "batches", "infer_rounds"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"throughput.{name} must be positive, got {getattr(self, name)!r}")
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The pipeline's stage commands (run by dvc.yaml) and the quick / fixture profiles.
 
     python -m apg.pipeline train TABLE MODEL VARIANT   notebooks/train.ipynb via papermill
+    python -m apg.pipeline throughput            notebooks/throughput.ipynb (Table 2's speed)
     python -m apg.pipeline report NAME           notebooks/report_NAME.ipynb via papermill
     python -m apg.pipeline efficiency [--device] notebooks/efficiency.ipynb (Table 5)
     python -m apg.pipeline profile NAME [--dir]  the whole chain in a copy, with a profile
@@ -129,6 +130,38 @@ def train_parameters(params: dict, table: str, model: str, variant: str) -> dict
     }
 
 
+def throughput_path(dataset: str) -> str:
+    """Where the throughput stage writes its metrics (one file for every timed model)."""
+    return f"metrics/{dataset}/throughput.json"
+
+
+def throughput_name(table: str, model: str, variant: str) -> str:
+    """A timed model's key in the throughput metrics: the run it stands for, "table2/wdl-v5"."""
+    return f"{table}/{model}-{variant}"
+
+
+def throughput_parameters(params: dict) -> dict:
+    """The papermill parameters of notebooks/throughput.ipynb: every Table 2 backbone as Base
+    and as + APG (Table 2's condition), and Table 4's backbone with APG v4 (Table 4's
+    condition; Table 5 sets it beside Base), each built as its training runs build it."""
+    from apg.config import ThroughputConfig
+
+    check_sections(params)
+    ThroughputConfig(**params["throughput"])         # refuse unknown keys and bad values early
+    dataset = params["data"]["dataset"]
+    timed = [("table2", model, variant) for model in params["table2"]["models"]
+             for variant in ("base", params["table2"]["apg_version"])]
+    timed.append(("table4", params["table4"]["model"], "v4"))
+    entries = []
+    for table, model, variant in timed:
+        entries.append({"name": throughput_name(table, model, variant), "model": model,
+                        "variant": variant, "condition": run_condition(params, table)})
+    return {"dataset": dataset, "data_dir": data_paths(dataset)["processed"],
+            "model_section": params["model"], "apg_section": params["apg"],
+            "train_section": params["train"], "throughput_section": params["throughput"],
+            "entries": entries, "metrics_path": throughput_path(dataset)}
+
+
 def strip_run_metadata(path: Path) -> None:
     """Remove what changes on every execution: timestamps, durations, random cell ids."""
     import nbformat
@@ -160,6 +193,11 @@ def stage_train(root: Path, params: dict, table: str, model: str, variant: str) 
     run_notebook("notebooks/train.ipynb", notebook, parameters, root)
 
 
+def stage_throughput(root: Path, params: dict) -> None:
+    run_notebook("notebooks/throughput.ipynb", "reports/throughput.ipynb",
+                 throughput_parameters(params), root)
+
+
 REPORT_DIRS = {"tables_dir": "reports/tables", "figures_dir": "reports/figures"}
 
 
@@ -176,10 +214,12 @@ def table4_base_metrics(params: dict) -> str:
 
 def report_parameters(params: dict, name: str) -> dict:
     """The papermill parameters of notebooks/report_NAME.ipynb: the table's params section
-    and where its runs' metrics are (for Table 4 also its Base run, from Table 2)."""
+    and where its runs' metrics are (for Table 4 also its Base run, from Table 2; for Table 2
+    also the throughput stage's timings)."""
     dataset = params["data"]["dataset"]
     section = {k: v for k, v in params.get(name, {}).items() if k != "condition"}
-    extra = {"base_metrics": table4_base_metrics(params)} if name == "table4" else {}
+    extra = ({"base_metrics": table4_base_metrics(params)} if name == "table4" else
+             {"throughput_metrics": throughput_path(dataset)} if name == "table2" else {})
     return {"dataset": dataset, "metrics_dir": f"metrics/{dataset}/{name}", **REPORT_DIRS,
             **extra, **section}
 
@@ -191,16 +231,17 @@ def stage_report(root: Path, params: dict, name: str) -> None:
 
 def efficiency_parameters(params: dict, device: str | None = None) -> dict:
     """The papermill parameters of notebooks/efficiency.ipynb: the `efficiency:` section (with
-    `device` overridden when given) and the WDL / APG-WDL v4 runs whose training throughput
-    it compares."""
+    `device` overridden when given) and where the training throughput of WDL and APG-WDL v4
+    that it compares was timed."""
     from apg.config import EfficiencyConfig
 
     section = {**params["efficiency"], **({"device": device} if device else {})}
     EfficiencyConfig(**section)                      # refuse unknown keys and bad values early
     model = params["table4"]["model"]
-    return {**section, "base_metrics": table4_base_metrics(params),
-            "apg_metrics": run_paths(params["data"]["dataset"], "table4", model, "v4")["metrics"],
-            **REPORT_DIRS}
+    table4_base_metrics(params)                      # Table 4's backbone must be in Table 2
+    return {**section, "throughput_metrics": throughput_path(params["data"]["dataset"]),
+            "base_name": throughput_name("table2", model, "base"),
+            "apg_name": throughput_name("table4", model, "v4"), **REPORT_DIRS}
 
 
 def stage_efficiency(root: Path, params: dict, device: str | None = None) -> None:
@@ -287,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     profile.add_argument("name")
     profile.add_argument("--dir", type=Path, default=None,
                          help="where to put the copy (default: .profiles/NAME)")
+    sub.add_parser("throughput")
     efficiency = sub.add_parser("efficiency")
     efficiency.add_argument("--device", choices=["cpu", "cuda"], default=None,
                             help="override efficiency.device (cuda: the GPU table)")
@@ -304,6 +346,8 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(root)
     if args.command == "train":
         stage_train(root, params, args.table, args.model, args.variant)
+    elif args.command == "throughput":
+        stage_throughput(root, params)
     elif args.command == "efficiency":
         stage_efficiency(root, params, args.device)
     else:

@@ -11,13 +11,13 @@ import pandas as pd
 from scipy import stats
 
 from apg import paper
+from apg.pipeline import throughput_name
 
 
 def load_runs(*paths: str | Path) -> pd.DataFrame:
     """One row per (dataset, model, variant, seed) from metrics JSON files: each path is one
     file or a folder whose JSON files (at any depth) are all read. A file's wall time of
-    training and its throughput (timed alone, `apg.train.measure_throughput`) are repeated on
-    each of its rows."""
+    training (its seeds side by side) is repeated on each of its rows."""
     files = []
     for path in map(Path, paths):
         found = [path] if path.is_file() else sorted(path.glob("**/*.json"))
@@ -32,9 +32,7 @@ def load_runs(*paths: str | Path) -> pd.DataFrame:
             rows.append({"dataset": run["dataset"], "model": run["model"],
                          "variant": run["variant"], **{k: v for k, v in seed_run.items()
                                                        if k != "history"},
-                         "train_wall_seconds": run["train_wall_seconds"],
-                         **{k: run["throughput"][k]
-                            for k in ("train_samples_per_s", "infer_samples_per_s")}})
+                         "train_wall_seconds": run["train_wall_seconds"]})
     return pd.DataFrame(rows)
 
 
@@ -116,8 +114,7 @@ def table2(runs: pd.DataFrame, dataset: str, models=paper.MODELS, apg_version: s
     A row per backbone and variant ("base", "apg"); the APG rows are the runs of
     `apg_version`. delta, delta_std and p_value compare with Base seed by seed (see
     `versus_base`); significant means a significant gain. paper_delta is recomputed from the
-    printed AUCs, paper_delta_printed is the Δ row as printed. Throughput is the stage's,
-    timed alone (`load_runs`).
+    printed AUCs, paper_delta_printed is the Δ row as printed.
     """
     require_runs(runs, dataset, models, ("base", apg_version))
     rows = []
@@ -134,8 +131,6 @@ def table2(runs: pd.DataFrame, dataset: str, models=paper.MODELS, apg_version: s
                               paper_delta=paper.table2_delta(model, variant, dataset),
                               paper_delta_printed=(paper.table2_delta_printed(model, dataset)
                                                    if variant == "apg" else float("nan"))),
-                "train_samples_per_s": r["train_samples_per_s"].mean(),
-                "infer_samples_per_s": r["infer_samples_per_s"].mean(),
                 "device": ",".join(sorted(r["device"].unique())),
             })
     table = pd.DataFrame(rows)
@@ -204,26 +199,50 @@ THROUGHPUT_TARGETS = {
 }
 
 
-def throughput_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Per backbone: samples/s and parameters of Base and + APG, against THROUGHPUT_TARGETS.
+def speed_ratio(throughput: dict, name: str, reference: str) -> float:
+    """Training samples/s of model `name` over `reference` in the throughput stage's metrics
+    (`apg.benchmark.time_models`): the median of the ratios within each round, where the two
+    were timed back to back."""
+    rounds = [np.asarray(throughput["models"][n]["train_rounds"]) for n in (name, reference)]
+    return float(np.median(rounds[0] / rounds[1]))
 
-    base_met and apg_met are None unless every run is on the targets' data set and device.
+
+def throughput_table(throughput: dict, runs: pd.DataFrame, dataset: str, models,
+                     apg_version: str) -> pd.DataFrame:
+    """Per backbone: training and inference samples/s of Base and + APG as the throughput
+    stage timed them (interleaved, on all threads; the ratio paired by round, `speed_ratio`),
+    parameter counts, and the training samples/s the runs themselves saw (mean over seeds,
+    which trained side by side on a share of the threads), against THROUGHPUT_TARGETS.
+
+    base_met and apg_met are None unless the timing ran on the targets' data set and device.
     """
+    if throughput["dataset"] != dataset:
+        raise ValueError(f"the throughput metrics are for {throughput['dataset']!r}, the runs "
+                         f"for {dataset!r}; run the throughput stage on the same data set")
     targets = THROUGHPUT_TARGETS
-    applies = bool((table["dataset"] == targets["dataset"]).all()
-                   and (table["device"] == targets["device"]).all())
-    t = table.set_index(["model", "variant"])
+    applies = dataset == targets["dataset"] and throughput["device"] == targets["device"]
+    runs = runs[runs["dataset"] == dataset]
     rows = []
-    for model in table["model"].unique():
-        base, apg = t.loc[(model, "base")], t.loc[(model, "apg")]
-        ratio = apg["train_samples_per_s"] / base["train_samples_per_s"]
+    for model in models:
+        names = {v: throughput_name("table2", model, v) for v in ("base", apg_version)}
+        missing = [n for n in names.values() if n not in throughput["models"]]
+        if missing:
+            raise ValueError(f"the throughput metrics have no {missing}; re-run the throughput "
+                             "stage with this params.yaml")
+        base, apg = (throughput["models"][names[v]] for v in ("base", apg_version))
+        r = runs[runs["model"] == model]
+        in_runs = (r["train_samples"] / r["train_seconds"]).groupby(r["variant"]).mean()
+        ratio = speed_ratio(throughput, names[apg_version], names["base"])
         target = targets["train_samples_per_s"][model]
         rows.append({
-            "dataset": base["dataset"], "device": base["device"], "model": model,
+            "dataset": dataset, "device": throughput["device"],
+            "threads": throughput["threads"], "model": model,
             "train_base": base["train_samples_per_s"], "train_apg": apg["train_samples_per_s"],
             "apg_over_base": ratio,
             "infer_base": base["infer_samples_per_s"], "infer_apg": apg["infer_samples_per_s"],
             "n_params_base": base["n_params"], "n_params_apg": apg["n_params"],
+            "train_base_in_runs": in_runs.get("base", np.nan),
+            "train_apg_in_runs": in_runs.get(apg_version, np.nan),
             "train_target": target,
             "base_met": bool(base["train_samples_per_s"] >= target) if applies else None,
             "apg_met": bool(ratio >= targets["apg_over_base"]) if applies else None,

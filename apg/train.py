@@ -8,13 +8,12 @@ once, with the weights of the best validation epoch.
 
 `fit_seeds` trains one run per seed, side by side on a CPU: each run on its own thread count,
 fixed for the whole run, so a run's numbers do not depend on what else is running. Because runs
-share the machine, throughput is measured apart, alone (`measure_throughput`).
+share the machine, throughput is measured apart (`apg.benchmark`).
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import math
 import random
@@ -32,7 +31,7 @@ from tqdm import tqdm
 
 from apg.config import TrainConfig
 from apg.data.batches import iterate_batches
-from apg.runtime import cpu_threads, keep_freed_memory, synchronize
+from apg.runtime import cpu_threads, keep_freed_memory
 from apg.tower import Tower
 
 
@@ -215,41 +214,6 @@ def fit_seeds(build: Callable[[], nn.Module], seeds: list[int], splits: dict,
             for line in logs[seed]:
                 log(line)
     return runs, time.perf_counter() - start
-
-
-def measure_throughput(model: nn.Module, splits: dict, config: TrainConfig) -> dict:
-    """Training and inference samples/s of a model timed alone, on all `threads`: on a copy of
-    the model, the median over `throughput_rounds` rounds of `throughput_batches` optimiser
-    steps on shuffled training batches (after two warm-up steps), and the median of three
-    passes over the validation split. The kit's throughput targets (README, "Throughput") are
-    for these numbers."""
-    device = resolve_device(config.device)
-    model = copy.deepcopy(model).to(device).train()
-    optimizer = adam(model, config)
-    x, y = splits["train"]
-    order = iterate_batches(x, y, config.batch_size, shuffle=True,
-                            generator=torch.Generator().manual_seed(0))
-    warmup = 2
-    batches = [(xb.to(device), yb.to(device)) for xb, yb in
-               itertools.islice(itertools.cycle(order), warmup + config.throughput_batches)]
-    samples = sum(len(yb) for _, yb in batches[warmup:])
-    threads = config.threads or torch.get_num_threads()
-    train_rates = []
-    with cpu_threads(device, threads):
-        for xb, yb in batches[:warmup]:
-            train_step(model, optimizer, xb, yb)
-        for _ in range(config.throughput_rounds):
-            synchronize(device)
-            start = time.perf_counter()
-            for xb, yb in batches[warmup:]:
-                train_step(model, optimizer, xb, yb)
-            synchronize(device)
-            train_rates.append(samples / (time.perf_counter() - start))
-        infer_rates = [evaluate(model, *splits["valid"], config.eval_batch_size)["samples_per_s"]
-                       for _ in range(3)]
-    return {"train_samples_per_s": float(np.median(train_rates)),
-            "infer_samples_per_s": float(np.median(infer_rates)),
-            "threads": threads if device.type == "cpu" else None}
 
 
 def summarise(runs: list[dict]) -> dict:

@@ -14,7 +14,8 @@ import yaml
 from papermill.inspection import _infer_parameters
 
 from apg.pipeline import (efficiency_parameters, load_params, merge, project_root,
-                          report_parameters, run_profile, strip_run_metadata, train_parameters)
+                          report_parameters, run_profile, strip_run_metadata,
+                          throughput_parameters, train_parameters)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,9 +39,31 @@ def test_report_stage_sets_every_parameter_of_the_report_notebook(name):
 def test_efficiency_stage_sets_every_parameter_of_its_notebook():
     passed = efficiency_parameters(load_params(ROOT))
     assert set(passed) == notebook_parameters("efficiency.ipynb")
-    assert passed["base_metrics"].endswith("/table2/wdl-base.json")
-    assert passed["apg_metrics"].endswith("/table4/wdl-v4.json")
+    assert passed["throughput_metrics"] == "metrics/movielens-1m/throughput.json"
+    assert (passed["base_name"], passed["apg_name"]) == ("table2/wdl-base", "table4/wdl-v4")
     assert efficiency_parameters(load_params(ROOT), "cuda")["device"] == "cuda"
+
+
+def test_throughput_stage_times_every_table2_model_and_apg_wdl_v4():
+    """Each model built as its training run builds it: Table 2's condition for Table 2, Table
+    4's merged over it for APG-WDL v4; the notebook gets every parameter it has, and no other."""
+    params = load_params(ROOT)
+    params["condition"].update(strategy="self", fields=[])
+    params["table4"]["condition"] = {"strategy": "group", "fields": ["user_id"]}
+    passed = throughput_parameters(params)
+    assert set(passed) == notebook_parameters("throughput.ipynb")
+    models, version = params["table2"]["models"], params["table2"]["apg_version"]
+    assert [e["name"] for e in passed["entries"]] == [
+        *(f"table2/{m}-{v}" for m in models for v in ("base", version)), "table4/wdl-v4"]
+    conditions = {e["name"]: e["condition"] for e in passed["entries"]}
+    assert conditions["table2/dcn-v5"]["strategy"] == "self"
+    assert (conditions["table4/wdl-v4"]["strategy"],
+            conditions["table4/wdl-v4"]["fields"]) == ("group", ["user_id"])
+    assert passed["throughput_section"] == params["throughput"]
+    assert passed["metrics_path"] == "metrics/movielens-1m/throughput.json"
+    params["throughput"]["round"] = 3
+    with pytest.raises(TypeError, match="round"):
+        throughput_parameters(params)
 
 
 def test_efficiency_stage_refuses_an_unknown_key():
@@ -150,7 +173,14 @@ def test_end_to_end_pipeline_writes_table2(fixture_run):
     assert table["auc_mean"].between(55, 100).all()
     assert table.loc[table["variant"] == "base", "delta"].eq(0).all()
     throughput = pd.read_csv(fixture_run / "reports" / "tables" / "table2_throughput.csv")
-    assert list(throughput["model"]) == models and (throughput["train_base"] > 0).all()
+    assert list(throughput["model"]) == models
+    speeds = ["train_base", "train_apg", "apg_over_base", "infer_base", "train_base_in_runs",
+              "train_apg_in_runs"]
+    assert (throughput[speeds] > 0).all().all()
+    timed = json.loads((fixture_run / "metrics" / "fixture" / "throughput.json").read_text())
+    rounds = params["profiles"]["fixture"]["throughput"]["rounds"]
+    assert len(timed["models"]) == 2 * len(models) + 1
+    assert all(len(m["train_rounds"]) == rounds for m in timed["models"].values())
     assert (fixture_run / "reports" / "figures" / "table2.png").stat().st_size > 10_000
     report = (fixture_run / "reports" / "table2.ipynb").read_text()
     assert "SUMMARY" in report and "start_time" not in report
@@ -183,7 +213,7 @@ def test_end_to_end_pipeline_writes_table5(fixture_run):
     assert table["device"].eq("cpu (1 thread)").all()
     targets = pd.read_csv(tables / "table5_targets.csv")
     throughput = targets[targets["target"].str.contains("training throughput")]
-    assert throughput["measured"].item() > 0          # read from the WDL and APG-WDL v4 runs
+    assert throughput["measured"].item() > 0          # WDL and APG-WDL v4 in the throughput stage
     assert (tables / "table5_layer.csv").exists()
     assert (fixture_run / "reports" / "figures" / "table5.png").stat().st_size > 10_000
     assert "start_time" not in (fixture_run / "reports" / "efficiency.ipynb").read_text()

@@ -41,11 +41,9 @@ def write_runs(folder, aucs, model="wdl", speed=None, device="cpu"):
                      n_params=100 if version == "base" else 120, train_samples=4 * TRAIN_ROWS,
                      train_seconds=seconds, device=device, history=[])
                 for s, a in enumerate(values, start=1)]
-        throughput = dict(train_samples_per_s=(speed or {}).get(version, 1.0),
-                          infer_samples_per_s=10.0, threads=2)
         (folder / f"{model}-{version}.json").write_text(json.dumps(
             dict(dataset="movielens-1m", model=model, variant=version, runs=runs,
-                 train_wall_seconds=seconds, throughput=throughput)))
+                 train_wall_seconds=seconds)))
 
 
 @pytest.fixture
@@ -224,18 +222,42 @@ def test_table2_names_missing_runs(tmp_path):
                          ["wdl", "pnn", "fibinet"])
 
 
-def speed_table(tmp_path, device="cpu"):
+def timed(rounds: dict, device="cpu", dataset="movielens-1m") -> dict:
+    """The throughput stage's metrics: {name: training samples/s per round}."""
+    return {"dataset": dataset, "device": device, "threads": 2,
+            "models": {name: {"train_rounds": r, "train_samples_per_s": float(np.median(r)),
+                              "infer_samples_per_s": 10.0 * r[0],
+                              "n_params": 100 if name.endswith("base") else 120}
+                       for name, r in rounds.items()}}
+
+
+def test_speed_ratio_pairs_the_rounds():
+    """Per-round ratios 0.9, 0.8, 0.5: their median, 0.8, not the ratio of the medians, 0.9."""
+    rounds = timed({"table2/wdl-base": [100, 50, 200], "table2/wdl-v5": [90, 40, 100]})
+    assert reporting.speed_ratio(rounds, "table2/wdl-v5", "table2/wdl-base") == 0.8
+
+
+def speed_table(tmp_path, device="cpu", dataset="movielens-1m"):
+    """wdl: Base 120 k/s, + APG 0.75x; pnn: 80 k/s both. The runs themselves trained at a
+    third of that (three side by side)."""
     write_runs(tmp_path, {"base": [0.79, 0.80], "v5": [0.79, 0.80]}, model="wdl",
-               speed={"base": 120_000, "v5": 90_000}, device=device)
-    write_runs(tmp_path, {"base": [0.79, 0.80], "v5": [0.79, 0.80]}, model="pnn",
-               speed={"base": 80_000, "v5": 80_000}, device=device)
-    table = reporting.table2(reporting.load_runs(tmp_path), "movielens-1m", ["wdl", "pnn"])
-    return reporting.throughput_table(table)
+               speed={"base": 40_000, "v5": 30_000})
+    write_runs(tmp_path, {"base": [0.79, 0.80], "v5": [0.79, 0.80]}, model="pnn")
+    runs = reporting.load_runs(tmp_path)
+    stage = timed({"table2/wdl-base": [120_000, 100_000, 140_000],
+                   "table2/wdl-v5": [90_000, 75_000, 105_000],
+                   "table2/pnn-base": [80_000] * 3, "table2/pnn-v5": [80_000] * 3},
+                  device=device, dataset=dataset)
+    return reporting.throughput_table(stage, runs, "movielens-1m", ["wdl", "pnn"], "v5")
 
 
 def test_throughput_ratio_and_targets(tmp_path):
     throughput = speed_table(tmp_path).set_index("model")
     assert throughput.loc["wdl", "apg_over_base"] == pytest.approx(0.75)
+    assert list(throughput.loc["wdl", ["train_base", "train_apg", "infer_base"]]) == [
+        120_000, 90_000, 1_200_000]
+    assert list(throughput.loc["wdl", ["train_base_in_runs", "train_apg_in_runs"]]) == [
+        pytest.approx(40_000), pytest.approx(30_000)]
     assert throughput.loc["wdl", "train_target"] == 100_000
     assert throughput.loc["wdl", "base_met"] and not throughput.loc["wdl", "apg_met"]
     assert not throughput.loc["pnn", "base_met"] and throughput.loc["pnn", "apg_met"]
@@ -250,6 +272,17 @@ def test_throughput_targets_apply_only_on_cpu(tmp_path):
     assert throughput["base_met"].isna().all() and throughput["apg_met"].isna().all()
     [line] = reporting.throughput_verdicts(throughput)
     assert line.startswith("NOTE: the throughput targets are for movielens-1m on cpu")
+
+
+def test_throughput_of_another_data_set_or_a_missing_model_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="throughput metrics are for 'fixture', the runs for "
+                                         "'movielens-1m'"):
+        speed_table(tmp_path / "a", dataset="fixture")
+    write_runs(tmp_path / "b", {"base": [0.79], "v5": [0.79]})
+    stage = timed({"table2/wdl-base": [1.0]})
+    with pytest.raises(ValueError, match=r"no \['table2/wdl-v5'\]; re-run the throughput"):
+        reporting.throughput_table(stage, reporting.load_runs(tmp_path / "b"), "movielens-1m",
+                                   ["wdl"], "v5")
 
 
 def test_training_time_at_the_targets(tmp_path):

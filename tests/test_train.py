@@ -1,13 +1,13 @@
 """Training: the loss falls, seeds make runs repeatable, early stopping ends runs, NaN stops,
-runs side by side give the numbers of runs in turn, throughput is timed alone."""
+runs side by side give the numbers of runs in turn."""
 
 import pytest
 import torch
 
 from apg.models import ModelConfig, build_model
 from apg.tower import APGConfig
-from apg.train import (TrainConfig, TrainingError, fit, fit_seeds, measure_throughput,
-                       resolve_device, seed_everything)
+from apg.train import (TrainConfig, TrainingError, fit, fit_seeds, resolve_device,
+                       seed_everything)
 
 
 def small_wdl(schema, variant="v4", dropout=0.0):
@@ -128,15 +128,3 @@ def test_a_nan_loss_in_a_run_side_by_side_reaches_the_caller(schema, splits):
     with pytest.raises(TrainingError, match="loss became nan"):
         fit_seeds(build, [1, 2], splits, TrainConfig(batch_size=512, concurrent_runs=2),
                   log=lambda line: None)
-
-
-def test_throughput_is_timed_on_a_copy(schema, splits):
-    model = small_wdl(schema, "v4")
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    threads = torch.get_num_threads()
-    speed = measure_throughput(model, splits, TrainConfig(batch_size=256, threads=1,
-                                                          throughput_rounds=3,
-                                                          throughput_batches=5))
-    assert speed["train_samples_per_s"] > 0 and speed["infer_samples_per_s"] > 0
-    assert speed["threads"] == 1 and torch.get_num_threads() == threads
-    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
