@@ -152,10 +152,9 @@ def throughput_parameters(params: dict) -> dict:
     timed = [("table2", model, variant) for model in params["table2"]["models"]
              for variant in ("base", params["table2"]["apg_version"])]
     timed.append(("table4", params["table4"]["model"], "v4"))
-    entries = []
-    for table, model, variant in timed:
-        entries.append({"name": throughput_name(table, model, variant), "model": model,
-                        "variant": variant, "condition": run_condition(params, table)})
+    entries = [{"name": throughput_name(table, model, variant), "model": model,
+                "variant": variant, "condition": run_condition(params, table)}
+               for table, model, variant in timed]
     return {"dataset": dataset, "data_dir": data_paths(dataset)["processed"],
             "model_section": params["model"], "apg_section": params["apg"],
             "train_section": params["train"], "throughput_section": params["throughput"],
