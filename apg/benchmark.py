@@ -1,6 +1,7 @@
 """Training and inference throughput of several models, timed interleaved in one process.
 
-Table 2's throughput columns, the kit's targets (README, "Throughput") and Table 5's APG-WDL
+Table 2's throughput columns, the kit's targets (README, Decisions: "Throughput, timed back to
+back") and Table 5's APG-WDL
 ratio use these numbers. Timed in separate stages minutes apart, the load on a shared machine
 moved a + APG / Base ratio by 0.2 between two pipeline runs; here every round times every model
 back to back on the same batches, in alternating order, so load that drifts over seconds or
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -81,3 +84,13 @@ def time_models(models: dict[str, nn.Module], splits: dict, config: TrainConfig,
                               "train_rounds": train[name], "infer_rounds": infer[name],
                               "n_params": sum(p.numel() for p in copies[name].parameters())}
                        for name in copies}}
+
+
+def save_throughput(path, info: dict, timed: dict) -> dict:
+    """Write the throughput stage's metrics JSON (DVC metrics): `info` (what was timed and how),
+    then `time_models`' result."""
+    metrics = {**info, **timed}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=1) + "\n")
+    return metrics

@@ -207,6 +207,24 @@ def speed_ratio(throughput: dict, name: str, reference: str) -> float:
     return float(np.median(rounds[0] / rounds[1]))
 
 
+def throughput_summary(throughput: dict, entries: list[dict]) -> pd.DataFrame:
+    """One row per timed model of the throughput stage (`entries` as
+    `pipeline.throughput_parameters` gives them): its samples/s, parameter count and, for an
+    APG model whose backbone's Table 2 Base was timed too, its training speed over that Base
+    (`speed_ratio`)."""
+    rows = []
+    for entry in entries:
+        speed = throughput["models"][entry["name"]]
+        base = throughput_name("table2", entry["model"], "base")
+        paired = entry["variant"] != "base" and base in throughput["models"]
+        rows.append({"timed": entry["name"], "train_samples_per_s": speed["train_samples_per_s"],
+                     "infer_samples_per_s": speed["infer_samples_per_s"],
+                     "n_params": speed["n_params"],
+                     "train_over_base": (speed_ratio(throughput, entry["name"], base) if paired
+                                         else None)})
+    return pd.DataFrame(rows)
+
+
 def throughput_table(throughput: dict, runs: pd.DataFrame, dataset: str, models,
                      apg_version: str) -> pd.DataFrame:
     """Per backbone: training and inference samples/s of Base and + APG as the throughput

@@ -1,10 +1,12 @@
 """Throughput timing: every model timed on the same batches, in alternating order, on copies."""
 
+import json
+
 import numpy as np
 import torch
 from torch import nn
 
-from apg.benchmark import WARMUP_STEPS, time_models
+from apg.benchmark import WARMUP_STEPS, save_throughput, time_models
 from apg.config import ThroughputConfig, TrainConfig
 from apg.models import ModelConfig, build_model
 from apg.tower import APGConfig
@@ -56,3 +58,12 @@ def test_the_models_passed_in_and_the_thread_count_stay_untouched(schema, splits
     assert timed["models"]["wdl"]["n_params"] == sum(p.numel() for p in model.parameters())
     assert torch.get_num_threads() == threads and model.training
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_saved_throughput_is_what_was_timed_and_how(tmp_path):
+    timed = {"device": "cpu", "threads": 2, "models": {"a": {"train_samples_per_s": 5.0}}}
+    path = tmp_path / "metrics" / "movielens-1m" / "throughput.json"
+    saved = save_throughput(path, {"dataset": "movielens-1m", "rounds": 5}, timed)
+    assert json.loads(path.read_text()) == saved == {
+        "dataset": "movielens-1m", "rounds": 5, "device": "cpu", "threads": 2,
+        "models": {"a": {"train_samples_per_s": 5.0}}}

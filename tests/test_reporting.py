@@ -237,6 +237,21 @@ def test_speed_ratio_pairs_the_rounds():
     assert reporting.speed_ratio(rounds, "table2/wdl-v5", "table2/wdl-base") == 0.8
 
 
+def test_throughput_summary_pairs_apg_models_with_their_backbones_base():
+    stage = timed({"table2/wdl-base": [100, 50, 200], "table2/wdl-v5": [90, 40, 100],
+                   "table2/pnn-v5": [30, 30, 30], "table4/wdl-v4": [50, 25, 150]})
+    entries = [{"name": n, "model": n.split("/")[1].split("-")[0], "variant": n.split("-")[1]}
+               for n in stage["models"]]
+    summary = reporting.throughput_summary(stage, entries).set_index("timed")
+    assert list(summary.index) == list(stage["models"])
+    assert summary.loc["table2/wdl-v5", "train_over_base"] == 0.8
+    assert summary.loc["table4/wdl-v4", "train_over_base"] == 0.5
+    # no ratio for a Base, nor for an APG model whose Base was not timed
+    assert summary["train_over_base"].isna().tolist() == [True, False, True, False]
+    assert summary.loc["table2/wdl-base", ["train_samples_per_s", "infer_samples_per_s",
+                                           "n_params"]].tolist() == [100.0, 1000.0, 100]
+
+
 def speed_table(tmp_path, device="cpu", dataset="movielens-1m"):
     """wdl: Base 120 k/s, + APG 0.75x; pnn: 80 k/s both. The runs themselves trained at a
     third of that (three side by side)."""
