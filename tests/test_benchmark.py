@@ -11,7 +11,7 @@ from apg.config import ThroughputConfig, TrainConfig
 from apg.models import ModelConfig, build_model
 from apg.tower import APGConfig
 
-CALLS = []   # (label, batch rows) of every forward pass of a Recorder, in order
+CALLS = []   # (label, training?, batch rows) of every forward pass of a Recorder, in order
 
 
 class Recorder(nn.Module):
