@@ -3,14 +3,16 @@
 #   make test    the same set-up, then the whole test suite (pytest, nbval included)
 # and one more for a taste in minutes:
 #   make quick   every stage on MovieLens-100K, one seed, in a copy under .profiles/quick
-# and the validation sweeps that chose the learning rates and the condition (reports/tuning/):
+# and the validation sweeps that chose the condition, K, P and the learning rates (reports/tuning/),
+# and the robustness check of Table 2's gains (reports/robustness/), both outside dvc repro:
 #   make tune
+#   make robustness
 
 PYTHON ?= python3
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test quick tune notebooks
+.PHONY: repro test quick tune robustness notebooks
 
 $(VENV)/installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "apg-kit needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -32,6 +34,11 @@ tune: $(VENV)/installed
 	python -m apg.tune condition
 	python -m apg.tune rank
 	python -m apg.tune learning-rate
+
+robustness: $(VENV)/installed
+	dvc repro report_table2
+	python -m apg.robustness
+	dvc repro
 
 # Re-record the outputs stored in notebooks/ (what `pytest --nbval` compares against).
 notebooks: $(VENV)/installed

@@ -24,7 +24,8 @@ from torch import nn
 from apg.config import ThroughputConfig, TrainConfig
 from apg.data.batches import iterate_batches
 from apg.runtime import cpu_threads, synchronize
-from apg.train import adam, evaluate, resolve_device, train_step
+from apg.runtime import resolve_device
+from apg.train import adam, evaluate, train_step
 
 WARMUP_STEPS = 2
 

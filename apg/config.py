@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 VERSIONS = ("v1", "v2", "v3", "v4", "v5")             # the APG versions of Table 3
 VARIANTS = ("base", *VERSIONS)                         # what a model's tower can be
 AGGREGATIONS = ("concat", "mean", "attention")         # of several conditions (Sec. 3.1.1)
+INITS = ("kit", "default")                             # APGLinear's initialisation (apg.layers)
 STRATEGIES = ("group", "mix_input", "mix_output", "self")   # condition strategies (Sec. 3.1.1)
 EFFICIENCY_VERSIONS = ("base", *VERSIONS, "v5-unmerged")    # Table 5's rows
 EFFICIENCY_DEVICES = ("cpu", "cuda", "auto")
+
+
+def throughput_name(table: str, model: str, variant: str) -> str:
+    """A timed model's key in the throughput metrics: the run it stands for, "table2/wdl-v5"."""
+    return f"{table}/{model}-{variant}"
 
 
 @dataclass
@@ -26,6 +32,11 @@ class APGConfig:
     overparam: int = 32
     hypernet_hidden: list[int] = field(default_factory=list)
     generated_bias: bool = False
+    init: str = "kit"
+
+    def __post_init__(self):
+        if self.init not in INITS:
+            raise ValueError(f"apg.init {self.init!r} is not one of {INITS}")
 
 
 @dataclass
@@ -52,9 +63,17 @@ class ConditionConfig:
             if self.aggregation not in AGGREGATIONS:
                 raise ValueError(f"condition.aggregation must be one of {AGGREGATIONS} for "
                                  f"{self.strategy!r}, got {self.aggregation!r}")
+        if not self.strategy.startswith("mix") and self.aggregation is not None:
+            raise ValueError(f"condition.aggregation ({self.aggregation!r}) applies to the mix "
+                             f"strategies only; set it to null for {self.strategy!r}")
         if self.strategy == "self" and n:
             raise ValueError("condition.strategy 'self' uses each layer's own input; "
                              f"leave condition.fields empty (got {self.fields})")
+        if self.dim is not None and (self.share_embeddings or self.strategy == "self"):
+            raise ValueError(f"condition.dim ({self.dim}) sizes the condition's own embeddings "
+                             "and only applies with share_embeddings: false and a group or mix "
+                             "strategy; shared embeddings have the model's embedding_dim. Set "
+                             "dim: null, or share_embeddings: false")
 
 
 @dataclass
@@ -69,10 +88,14 @@ class ModelConfig:
     condition: ConditionConfig = field(default_factory=ConditionConfig)
 
     @classmethod
-    def from_params(cls, variant: str, model: dict, apg: dict, condition: dict) -> "ModelConfig":
-        """Build from plain dicts (params.yaml sections); unknown keys are an error."""
-        return cls(variant=variant, **model, apg=APGConfig(**apg),
-                   condition=ConditionConfig(**condition))
+    def from_params(cls, variant: str, model: dict, apg: dict | None = None,
+                    condition: dict | None = None) -> "ModelConfig":
+        """Build from plain dicts (params.yaml sections); unknown keys are an error. A Base
+        model reads no APG or condition section (None)."""
+        if variant != "base" and (apg is None or condition is None):
+            raise ValueError(f"variant {variant!r} needs the `apg:` and `condition:` sections")
+        return cls(variant=variant, **model, apg=APGConfig(**(apg or {})),
+                   condition=ConditionConfig(**(condition or {})))
 
 
 @dataclass
@@ -110,6 +133,26 @@ class ThroughputConfig:
         for name in ("rounds", "batches", "infer_rounds"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"throughput.{name} must be positive, got {getattr(self, name)!r}")
+
+
+@dataclass
+class ReportConfig:
+    """The `report:` section of params.yaml: how the reports compare runs (no defaults here:
+    params.yaml is their one source)."""
+
+    alpha: float                          # paired t-test level; CIs are 1 - alpha
+    epoch_budgets: list[int]              # validation AUC after this many epochs
+    frequency_fields: list[str]           # fields whose training counts bucket the test rows
+    n_buckets: int
+
+    def __post_init__(self):
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"report.alpha must lie between 0 and 1, got {self.alpha!r}")
+        if not self.epoch_budgets or min(self.epoch_budgets) < 1:
+            raise ValueError(f"report.epoch_budgets must be positive epoch counts, got "
+                             f"{self.epoch_budgets!r}")
+        if self.n_buckets < 2:
+            raise ValueError(f"report.n_buckets must be at least 2, got {self.n_buckets!r}")
 
 
 @dataclass

@@ -19,10 +19,20 @@ memory traffic; `generate` still returns them for inspection); v4 and v5 generat
 
 Output aggregation of several conditions (Sec. 3.1.1, mix-wise) lives here as well, because it
 needs one generator per condition: with `n_conditions = k > 1` the layer takes z of shape
-(B, k, D), generates k parameter sets and aggregates them by mean, attention, or concatenation.
-Concatenation keeps the k low-rank blocks side by side (S_i becomes block-diagonal, rank kK, and
-U, V get kK columns/rows); for v1 it concatenates the k matrices along the input axis against a
-repeated input, which equals their sum.
+(B, k, D), generates one parameter set W_i^j per condition and aggregates the parameters,
+W_i = sum_j a_ij W_i^j, with a_ij = 1/k (mean) or softmax attention weights over the k
+conditions. For v2 and v3, W_i^j = U_i^j S_i^j V_i^j, so the products are aggregated, not the
+factors. Concatenation keeps k rank-K blocks side by side: S_i is block-diagonal (rank kK) and
+the shared U, V of v4 / v5 get kK columns / rows, one block per condition. Without shared
+factors (v1-v3) a concatenation of the k generated matrices can only meet the input repeated k
+times, which is their sum, k times their mean: the layer refuses it.
+
+Initialisation (`init`). "kit" (the default) makes every version start like a default
+`nn.Linear`: with the condition at zero, each entry of the effective weight W_i (aggregated over
+conditions as above) has mean 0 and variance 1 / (3 N_in), and a generated bias that of
+nn.Linear's bias; a unit-scale condition moves each generated value by the same order.
+"default" initialises as PyTorch libraries usually do: every layer of G as a default
+`nn.Linear`, the shared U, V (v5: U^l, U^r, V^l, V^r) Xavier-normal. The paper states neither.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from apg.config import AGGREGATIONS, VERSIONS
+from apg.config import AGGREGATIONS, INITS, VERSIONS
 
 
 class AttentionPooling(nn.Module):
@@ -58,14 +68,16 @@ class HyperNetwork(nn.Module):
     (Sec. 3.3). With `n_conditions = k` it holds k independent generators evaluated in one
     batched product, mapping (B, k, D) to (B, k, out_dim).
 
-    `init_std` gives, per output position, the standard deviation of the parameter being
-    generated. The last layer's bias is drawn with that spread (so at start the layer behaves
-    like a well-initialised static layer) and its weight is scaled so that a unit-scale condition
-    moves each generated value by the same order.
+    init="kit": `init_std` gives, per output position, the standard deviation of the parameter
+    being generated. The last layer's bias is drawn with that spread (so for z = 0 the layer
+    starts like a well-initialised static layer) and its weight is scaled so that a unit-scale
+    input moves each generated value by the same order; hidden layers start as nn.Linear's
+    weights, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), with zero biases. init="default": every layer
+    as a default nn.Linear(fan_in, fan_out), weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     """
 
     def __init__(self, condition_dim: int, init_std: torch.Tensor, hidden: Sequence[int] = (),
-                 n_conditions: int = 1):
+                 n_conditions: int = 1, init: str = "kit"):
         super().__init__()
         self.n_conditions = n_conditions
         widths = [condition_dim, *hidden, init_std.numel()]
@@ -75,12 +87,17 @@ class HyperNetwork(nn.Module):
             self.weights.append(nn.Parameter(torch.empty(n_conditions, fan_in, fan_out)))
             self.biases.append(nn.Parameter(torch.empty(n_conditions, fan_out)))
         with torch.no_grad():
-            for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
-                nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
-                bias.zero_()
-            last_fan_in = widths[-2]
-            self.weights[-1].normal_().mul_(init_std / math.sqrt(last_fan_in))
-            self.biases[-1].normal_().mul_(init_std)
+            for layer, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+                bound = 1.0 / math.sqrt(widths[layer])      # nn.Linear's, by its true fan-in
+                if init == "default":
+                    weight.uniform_(-bound, bound)
+                    bias.uniform_(-bound, bound)
+                elif layer < len(self.weights) - 1:
+                    weight.uniform_(-bound, bound)
+                    bias.zero_()
+                else:
+                    weight.normal_().mul_(init_std / math.sqrt(widths[layer]))
+                    bias.normal_().mul_(init_std)
 
     @property
     def out_dim(self) -> int:
@@ -113,7 +130,7 @@ class APGLinear(nn.Module):
                  version: str = "v4", rank: int = 4, overparam: int | None = None,
                  hypernet_hidden: Sequence[int] = (), bias: bool = True,
                  generated_bias: bool = False, n_conditions: int = 1,
-                 aggregation: str | None = None):
+                 aggregation: str | None = None, init: str = "kit"):
         super().__init__()
         if version not in VERSIONS:
             raise ValueError(f"APGLinear: unknown version {version!r}; choose one of {VERSIONS}")
@@ -124,6 +141,13 @@ class APGLinear(nn.Module):
         if n_conditions > 1 and aggregation not in AGGREGATIONS:
             raise ValueError(f"APGLinear: {n_conditions} conditions need an output aggregation, "
                              f"one of {AGGREGATIONS}; got {aggregation!r}")
+        if n_conditions > 1 and aggregation == "concat" and version in ("v1", "v2", "v3"):
+            raise ValueError(f"APGLinear: output aggregation 'concat' needs shared factors (v4, "
+                             f"v5); for {version!r} the k generated matrices concatenated against "
+                             "the input repeated k times are their sum, k times 'mean': use "
+                             "'mean' or 'attention'")
+        if init not in INITS:
+            raise ValueError(f"APGLinear: unknown init {init!r}; choose one of {INITS}")
         if rank < 1 or in_features < 1 or out_features < 1 or condition_dim < 1:
             raise ValueError("APGLinear: in_features, out_features, condition_dim and rank "
                              "must be positive")
@@ -133,32 +157,39 @@ class APGLinear(nn.Module):
         self.n_conditions = n_conditions
         self.aggregation = aggregation if n_conditions > 1 else None
         self.generated_bias = generated_bias
+        self.init = init
         # Number of rank-K blocks side by side: k when concatenating conditions, else one.
         self.blocks = n_conditions if self.aggregation == "concat" else 1
         n, m, k, g = in_features, out_features, rank, self.blocks
 
-        # Spread of each generated or stored factor, chosen so that the effective weight
-        # (W, or the sum over blocks of U S V) starts with the variance of a default nn.Linear
-        # weight, 1 / (3 n): var(U) = var(S) = 1 / K and the K x K terms cancel.
+        # init="kit": spreads that give the effective weight (W, or the sum over blocks of
+        # U S V) the variance of a default nn.Linear weight, 1 / (3 n): var(U) = var(S) = 1 / K
+        # and the K x K terms cancel; g blocks each carry 1 / g of it. Mean and attention
+        # weights (1/k each at z = 0) shrink the variance of k parameter sets by k, which the
+        # last generated factor makes up for.
+        mix_gain = math.sqrt(n_conditions) if self.aggregation in ("mean", "attention") else 1.0
         w_std, uv_std = 1.0 / math.sqrt(3 * n * g), 1.0 / math.sqrt(k)
         chunks: list[tuple[str, tuple[int, ...], float]] = []
         if version == "v1":
-            chunks.append(("W", (m, n), w_std))
+            chunks.append(("W", (m, n), mix_gain * w_std))
         elif version in ("v2", "v3"):
-            chunks += [("U", (m, k), uv_std), ("S", (k, k), uv_std), ("V", (k, n), w_std)]
+            chunks += [("U", (m, k), uv_std), ("S", (k, k), uv_std),
+                       ("V", (k, n), mix_gain * w_std)]
         else:
-            chunks.append(("S", (k, k), uv_std))
+            chunks.append(("S", (k, k), mix_gain * uv_std))
         if generated_bias:
-            chunks.append(("b", (m,), 1.0 / math.sqrt(n)))
+            chunks.append(("b", (m,), mix_gain * w_std))
         self._chunks = [(name, shape) for name, shape, _ in chunks]
         init_std = torch.cat([torch.full((math.prod(shape),), std) for _, shape, std in chunks])
-        self.generator = HyperNetwork(condition_dim, init_std, hypernet_hidden, n_conditions)
+        self.generator = HyperNetwork(condition_dim, init_std, hypernet_hidden, n_conditions,
+                                      init)
         self.attention = (AttentionPooling(condition_dim)
                           if self.aggregation == "attention" else None)
 
         if version == "v4":
             self.U = nn.Parameter(torch.randn(m, g * k) * uv_std)
             self.V = nn.Parameter(torch.randn(g * k, n) * w_std)
+            shared = (self.U, self.V)
         elif version == "v5":
             p = overparam
             # U = U^l U^r and V = V^l V^r keep the spreads of v4's U and V (Eq. 7).
@@ -166,28 +197,40 @@ class APGLinear(nn.Module):
             self.U_r = nn.Parameter(torch.randn(p, g * k) * uv_std)
             self.V_l = nn.Parameter(torch.randn(g * k, p) / math.sqrt(p))
             self.V_r = nn.Parameter(torch.randn(p, n) * w_std)
+            shared = (self.U_l, self.U_r, self.V_l, self.V_r)
+        else:
+            shared = ()
+        if init == "default":
+            for factor in shared:
+                nn.init.xavier_normal_(factor)
         self.bias = nn.Parameter(torch.zeros(m)) if bias else None
 
     # -- generation ------------------------------------------------------------------------
     def generate(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Run G on z and split its output into the named factors of this version.
+        """Run G on z and split its output into the named factors of this version, one set per
+        condition (not yet aggregated; `mixing_weights` gives the weights W_i^j get).
 
-        Returns tensors with a leading batch axis and a block axis (size `self.blocks`):
-        W (B, g, m, n), U (B, g, m, K), S (B, g, K, K), V (B, g, K, n), b (B, g, m).
+        Returns tensors with a leading batch axis and a condition axis (size k):
+        W (B, k, m, n), U (B, k, m, K), S (B, k, K, K), V (B, k, K, n), b (B, k, m).
         """
         theta = self.generator(z)
         if self.n_conditions == 1:
             theta = theta.unsqueeze(1)
-        elif self.aggregation == "mean":
-            theta = theta.mean(dim=1, keepdim=True)
-        elif self.aggregation == "attention":
-            theta = torch.einsum("bk,bkp->bp", self.attention(z), theta).unsqueeze(1)
-        batch, blocks = theta.shape[:2]
+        batch, k = theta.shape[:2]
         # split, not slicing: a slice's backward zero-fills a full-size gradient per factor
         parts = (theta.split([math.prod(shape) for _, shape in self._chunks], dim=-1)
                  if len(self._chunks) > 1 else (theta,))
-        return {name: part.reshape(batch, blocks, *shape)
+        return {name: part.reshape(batch, k, *shape)
                 for (name, shape), part in zip(self._chunks, parts)}
+
+    def mixing_weights(self, z: torch.Tensor) -> torch.Tensor:
+        """a_ij of the output aggregation W_i = sum_j a_ij W_i^j (Sec. 3.1.1), shape (B, k):
+        1/k for mean, softmax attention over the k conditions, 1 for concatenation (whose
+        blocks add up) and for a single condition."""
+        if self.aggregation == "attention":
+            return self.attention(z)
+        weight = 1.0 / self.n_conditions if self.aggregation == "mean" else 1.0
+        return z.new_full((z.shape[0], self.n_conditions), weight)
 
     def shared_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The shared U (m, gK) and V (gK, n) of v4, or their products for v5 (Eq. 7)."""
@@ -206,56 +249,58 @@ class APGLinear(nn.Module):
         return y
 
     def _linear_terms(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """G's output as weighted rows of its last layer: theta_ig = sum_q w_igq a_gq.
+        """G's output as weighted rows of its last layer: theta_ij = sum_q w_ijq a_jq.
 
         G's last layer is linear, theta = A^T h + c with h its input, so with q running over
-        h's entries and a constant 1, a_q are the rows of [A; c^T] and w_iq = [h_i, 1]_q. Mean
-        and attention aggregation mix the k generators' outputs, so their rows are stacked
-        (g = 1, q over k (D' + 1) rows, w scaled by 1/k or the attention weights); concatenation
-        keeps them apart (g = k). Returns w (B, g, Q) and a (g, Q, out).
+        h's entries and a constant 1, a_q are the rows of [A; c^T] and w_iq = [h_i, 1]_q, for
+        each condition j. Returns w (B, k, Q) and a (k, Q, out).
         """
         h = self.generator.hidden(z)
         if self.n_conditions == 1:
             h = h.unsqueeze(1)                                        # (B, k, D')
         w = torch.cat([h, h.new_ones(*h.shape[:2], 1)], dim=-1)      # (B, k, D'+1)
         a = torch.cat([self.generator.weights[-1], self.generator.biases[-1][:, None]], dim=1)
-        if self.aggregation in ("mean", "attention"):
-            mix = (self.attention(z) if self.aggregation == "attention"
-                   else w.new_full(w.shape[:2], 1.0 / self.n_conditions))
-            w, a = (w * mix.unsqueeze(-1)).flatten(1).unsqueeze(1), a.flatten(0, 1).unsqueeze(0)
         return w, a
 
     def _v1_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """y_i = W_i x_i (Eq. 1-2) without building the B matrices W_i.
 
-        With W_i = sum_q w_iq reshape(a_q) (`_linear_terms`), W_i x_i = sum_q w_iq (A_q x_i):
-        one matrix product of the batch x with the generator's weights, then a weighted sum
-        over q. Same function and gradients as materialising W_i (`generate`), at a fraction of
-        the memory traffic.
+        W_i = sum_j a_ij W_i^j is linear in G's output, so W_i = sum_q w_iq reshape(a_q) with
+        the k conditions' rows stacked (q over k (D' + 1) rows, w scaled by the mixing weights;
+        `_linear_terms`), and W_i x_i = sum_q w_iq (A_q x_i): one matrix product of the batch x
+        with the generator's weights, then a weighted sum over q. Same function and gradients
+        as materialising W_i (`generate`), at a fraction of the memory traffic.
         """
         m, n = self.out_features, self.in_features
         w, a = self._linear_terms(z)
-        g, q = a.shape[:2]
+        if self.n_conditions > 1:
+            w = w * self.mixing_weights(z).unsqueeze(-1)
+        w, a = w.flatten(1), a.flatten(0, 1)           # conditions' rows stacked: (B, kQ), (kQ, out)
         a_w, a_b = a.split([m * n, a.shape[-1] - m * n], dim=-1)
-        ax = (x @ a_w.reshape(g * q * m, n).t().contiguous()).view(-1, g, q, m)     # A_q x_i
-        y = (ax * w.unsqueeze(-1)).sum(dim=(1, 2))
+        ax = (x @ a_w.reshape(-1, n).t().contiguous()).view(x.shape[0], -1, m)   # A_q x_i
+        y = (ax * w.unsqueeze(-1)).sum(dim=1)
         if self.generated_bias:
-            y = y + torch.einsum("bgq,gqm->bm", w, a_b)
+            y = y + w @ a_b
         return y
 
     def _v2_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """y_i = W_i x_i with W_i = U_i S_i V_i built from the generated factors (Eq. 3)."""
+        """y_i = W_i x_i with W_i = sum_j a_ij U_i^j S_i^j V_i^j built from the generated
+        factors (Eq. 3): the k conditions' factors side by side, S_i block-diagonal with its
+        blocks scaled by the mixing weights."""
         p = self.generate(z)
-        w = torch.bmm(_blocks_to_rank(p["U"], 3) @ _block_diagonal(p["S"]),
+        mix = self.mixing_weights(z)                                  # (B, k)
+        w = torch.bmm(_blocks_to_rank(p["U"], 3) @ _block_diagonal(p["S"] * mix[..., None, None]),
                       _blocks_to_rank(p["V"], 2))                    # (B, m, n) = U_i S_i V_i
         y = BatchedMatVec.apply(w, x)
-        return y + p["b"].sum(dim=1) if self.generated_bias else y
+        if self.generated_bias:
+            y = y + (p["b"] * mix.unsqueeze(-1)).sum(dim=1)
+        return y
 
     def _v3_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """y_i = U_i (S_i (V_i x_i)) (Eq. 4) without building U_i or V_i: as for v1,
-        V_i x_i = sum_q w_iq (A^V_q x_i) and U_i t_i = sum_q w_iq A^U_q t_i, i.e. one product of
-        the outer products w_i t_i^T with the generator's U rows. Only the K x K factor S_i is
-        generated per instance."""
+        """y_i = sum_j a_ij U_i^j (S_i^j (V_i^j x_i)) (Eq. 4) without building U_i or V_i: as
+        for v1, V_i x_i = sum_q w_iq (A^V_q x_i) and U_i t_i = sum_q w_iq A^U_q t_i, i.e. one
+        product of the outer products w_i t_i^T with the generator's U rows, which also sums
+        over the conditions. Only the K x K factor S_i is generated per instance."""
         m, n, k = self.out_features, self.in_features, self.rank
         w, a = self._linear_terms(z)
         g, q = a.shape[:2]
@@ -264,6 +309,8 @@ class APGLinear(nn.Module):
         vx = (vx * w.unsqueeze(-1)).sum(2)                            # V_i x_i, (B, g, K)
         s = torch.einsum("bgq,gqe->bge", w, a_s).view(-1, g, k, k)    # S_i
         t = (s * vx.unsqueeze(-2)).sum(-1)                            # S_i V_i x_i
+        if self.n_conditions > 1:
+            w = w * self.mixing_weights(z).unsqueeze(-1)              # a_ij U_i^j, a_ij b_i^j
         outer = (w.unsqueeze(-1) * t.unsqueeze(-2)).flatten(1)        # (B, g Q K)
         y = outer @ a_u.view(g, q, m, k).transpose(2, 3).reshape(g * q * k, m)   # sums blocks
         if self.generated_bias:
@@ -271,25 +318,30 @@ class APGLinear(nn.Module):
         return y
 
     def _shared_forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """v4 and v5: y = U (S_i (V x)) + b with block-diagonal S_i (Eq. 6), three thin products.
+        """v4 and v5: y = U (S_i (V x)) + b (Eq. 6), three thin products.
 
-        With one condition and no generated bias, G's output is S_i itself and is used as is:
-        `generate`'s split and dict cost more than the K x K product they feed
-        (reports/efficiency.ipynb times each step). `F.linear` multiplies by the transposed
-        weights in place and adds the bias in the same kernel; `x @ v.t()` and a separate bias
-        add each cost an extra pass over the data.
+        U and V are shared by the conditions, so mean or attention aggregation of the
+        parameters U S_i^j V is U (sum_j a_ij S_i^j) V; concatenation keeps one S_i^j per block
+        of U and V (block-diagonal S_i). With one condition and no generated bias, G's output
+        is S_i itself and is used as is: `generate`'s split and dict cost more than the K x K
+        product they feed (reports/efficiency.ipynb times each step). `F.linear` multiplies by
+        the transposed weights in place and adds the bias in the same kernel; `x @ v.t()` and a
+        separate bias add each cost an extra pass over the data.
         """
         k = self.rank
         if self.n_conditions == 1 and not self.generated_bias:
             s = self.generator(z).view(-1, k, k)                    # (B, K, K)
         else:
             p = self.generate(z)
-            s = p["S"].flatten(0, 1)                                # (B g, K, K)
+            if self.aggregation == "concat":
+                s = p["S"].flatten(0, 1)                              # (B k, K, K)
+            else:
+                s = torch.einsum("bj,bjpq->bpq", self.mixing_weights(z), p["S"])  # sum_j a_ij S^j
         u, v = self.shared_factors()
         h = BatchedMatVec.apply(s, F.linear(x, v).view(s.shape[0], k))   # S_i (V x), per block
         y = F.linear(h.view(x.shape[0], -1), u, self.bias)                # U (...) + b
         if self.generated_bias:
-            y = y + p["b"].sum(dim=1)
+            y = y + (p["b"] * self.mixing_weights(z).unsqueeze(-1)).sum(dim=1)
         return y
 
     # -- inference ---------------------------------------------------------------------------

@@ -62,6 +62,16 @@ TABLE4 = {
 TABLE4_AVE_PRINTED = {"base": (71.18, None), "v1": (71.45, 0.27), "v2": (71.45, 0.27),
                       "v4": (71.58, 0.40), "v5": (71.70, 0.52)}  # (Ave AUC, Ave Delta)
 
+# The claims Sec. 4.3 makes of Table 4: (a, b, claim, kind); "gain" = a beats b, "close" = a
+# performs about as well as b.
+TABLE4_CLAIMS = (
+    ("v1", "base", "the basic model (v1) beats Base", "gain"),
+    ("v2", "v1", "low rank (v2) performs about as well as v1", "close"),
+    ("v4", "v2", "parameter sharing (v4) beats v2", "gain"),
+    ("v5", "v4", "over-parameterisation (v5) beats v4", "gain"),
+    ("v5", "base", "the full APG (v5) beats Base", "gain"),
+)
+
 # Table 5: inference time per epoch (s) and hidden-layer memory (M) on IAAC, WDL with
 # three hidden layers, input width 393, K = 4. Keys are the hidden units.
 TABLE5_SCALES = ((64, 32, 16), (128, 64, 32), (256, 128, 64), (512, 256, 128), (1024, 512, 256))
@@ -175,3 +185,23 @@ def table5(version: str, hidden_units, quantity: str) -> dict | None:
         return dict(cost=cost, delta_pct=None, delta_pct_printed=None)
     return dict(cost=cost, delta_pct=round(100 * (cost / base - 1), 1),
                 delta_pct_printed=TABLE5_DELTA_PRINTED[quantity][version][i])
+
+
+# Numbers the text states outside the tables, as printed, for the claims ledger and for checking
+# the paper against its own tables (apg.claims.paper_inconsistencies).
+TEXT = {
+    "time_reduction_pct": 38.7,          # abstract, Sec. 1 ("speed up the training time"), 4.4
+    "memory_reduction_pct": 96.6,        # abstract, Sec. 1, Sec. 4.4
+    "industrial_auc_gain": 0.2,          # Sec. 4.2, "on the industrial dataset"
+    "online_ctr_gain_pct": 3.0,          # abstract, Sec. 4.2, online A/B test
+    "online_rpm_gain_pct": 1.0,
+    "v1_extra_time_x": 111,              # Sec. 1: "an extra 111x training time"
+    "v1_extra_memory_x": 31,             # Sec. 1: "and 31x memory usage"
+    "dcn_gain_range": (0.33, 1.61),      # Sec. 4.2: "the gains of DCN is 0.33% ~ 1.61%"
+    "v1_time_range_pct": (265.5, 11117.6),     # Sec. 4.4
+    "v1_memory_range_pct": (2160.1, 3146.6),   # Sec. 4.4 (Table 5 prints 3146.4 at the top)
+    "low_rank_memory_pct": -75.1,        # Sec. 4.4, credited to "v1" (Table 5: v2's row)
+    "v3_time_pct": -13.9,                # Sec. 4.4, largest scale
+    "v4_memory_range_pct": (-45.0, -96.6),     # Sec. 4.4
+    "v4_time_range_pct": (-0.7, -38.7),        # Sec. 4.4
+}

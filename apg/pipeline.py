@@ -2,7 +2,8 @@
 
     python -m apg.pipeline train TABLE MODEL VARIANT   notebooks/train.ipynb via papermill
     python -m apg.pipeline throughput            notebooks/throughput.ipynb (Table 2's speed)
-    python -m apg.pipeline report NAME           notebooks/report_NAME.ipynb via papermill
+    python -m apg.pipeline report NAME           notebooks/report_NAME.ipynb (table2, table4,
+                                                 claims: the ledger) via papermill
     python -m apg.pipeline efficiency [--device] notebooks/efficiency.ipynb (Table 5)
     python -m apg.pipeline profile NAME [--dir]  the whole chain in a copy, with a profile
     python -m apg.pipeline record-notebooks [NB] re-record the outputs saved in notebooks/
@@ -50,9 +51,13 @@ TABLES = ("table2", "table4")
 
 
 def run_paths(dataset: str, table: str, model: str, variant: str) -> dict[str, str]:
-    """Where one training run for a table writes its metrics and its executed notebook."""
-    return {"metrics": f"metrics/{dataset}/{table}/{model}-{variant}.json",
-            "notebook": f"reports/runs/{dataset}/{table}/{model}-{variant}.ipynb"}
+    """Where one training run writes its metrics (DVC metrics), its learning curve (DVC plots),
+    its test predictions (a DVC output, not in git) and its executed notebook."""
+    name = f"{model}-{variant}"
+    return {"metrics": f"metrics/{dataset}/{table}/{name}.json",
+            "curve": f"metrics/{dataset}/curves/{table}/{name}.csv",
+            "predictions": f"data/predictions/{dataset}/{table}/{name}.parquet",
+            "notebook": f"reports/runs/{dataset}/{table}/{name}.ipynb"}
 
 
 def run_condition(params: dict, table: str) -> dict:
@@ -89,44 +94,46 @@ def check_sections(params: dict) -> None:
                              + f"; its keys are {sorted(keys)}")
 
 
-def learning_rate(params: dict, model: str) -> float:
-    """The backbone's learning rate (`learning_rates:`), shared by its Base and APG runs."""
-    rates = params.get("learning_rates") or {}
-    if model not in rates:
-        raise ValueError(f"params.yaml `learning_rates:` has no rate for {model!r}; add one "
-                         "(choose it on validation with `make tune`)")
-    return rates[model]
+def learning_rate(params: dict, table: str, model: str, variant: str) -> float:
+    """The run's own learning rate, `learning_rates.<table>.<model>.<variant>` (each chosen on
+    validation by `make tune`; Table 4's Base is Table 2's)."""
+    rates = ((params.get("learning_rates") or {}).get(table) or {}).get(model) or {}
+    if variant not in rates:
+        raise ValueError(f"params.yaml `learning_rates.{table}.{model}` has no rate for "
+                         f"{variant!r}; add one (choose it on validation with `make tune`, "
+                         "reports/tuning/learning_rate.md)")
+    return rates[variant]
 
 
-def train_parameters(params: dict, table: str, model: str, variant: str) -> dict:
+def train_parameters(params: dict, table: str, model: str, variant: str,
+                     out: str | None = None) -> dict:
     """The papermill parameters of notebooks/train.ipynb for one (model, variant) run of a
-    table."""
+    table: params.yaml's sections as they are, the table's condition, the run's learning rate
+    in the train section. A Base run gets no APG or condition section: nothing in them changes
+    it. `out` names the folder its files go to (default: the table's)."""
     check_sections(params)
     dataset = params["data"]["dataset"]
-    apg, condition, train = params["apg"], run_condition(params, table), params["train"]
+    condition = run_condition(params, table)
     unknown = set(condition) - set(params["condition"])
     if unknown:
         raise ValueError(f"params.yaml `{table}.condition:` has unknown key(s) {sorted(unknown)};"
                          f" its keys are those of `condition:`, {sorted(params['condition'])}")
+    paths = run_paths(dataset, out or table, model, variant)
+    base = variant == "base"
     return {
         "dataset": dataset,
         "data_dir": data_paths(dataset)["processed"],
         "model": model,
         "variant": variant,
         "seeds": list(params["seeds"]),
-        **params["model"],
-        "rank": apg["rank"],
-        "overparam": apg["overparam"],
-        "hypernet_hidden": list(apg["hypernet_hidden"]),
-        "generated_bias": apg["generated_bias"],
-        "condition_strategy": condition["strategy"],
-        "condition_fields": list(condition["fields"]),
-        "condition_aggregation": condition["aggregation"],
-        "condition_share_embeddings": condition["share_embeddings"],
-        "condition_dim": condition["dim"],
-        "learning_rate": learning_rate(params, model),
-        **train,
-        "metrics_path": run_paths(dataset, table, model, variant)["metrics"],
+        "model_section": params["model"],
+        "apg_section": None if base else params["apg"],
+        "condition_section": None if base else condition,
+        "train_section": {**params["train"],
+                          "learning_rate": learning_rate(params, table, model, variant)},
+        "metrics_path": paths["metrics"],
+        "curve_path": paths["curve"],
+        "predictions_path": paths["predictions"],
     }
 
 
@@ -135,16 +142,15 @@ def throughput_path(dataset: str) -> str:
     return f"metrics/{dataset}/throughput.json"
 
 
-def throughput_name(table: str, model: str, variant: str) -> str:
-    """A timed model's key in the throughput metrics: the run it stands for, "table2/wdl-v5"."""
-    return f"{table}/{model}-{variant}"
+# What of `train:` changes what a timed step costs (the stage's params in dvc.yaml).
+THROUGHPUT_TRAIN_KEYS = ("batch_size", "eval_batch_size", "device", "threads")
 
 
 def throughput_parameters(params: dict) -> dict:
     """The papermill parameters of notebooks/throughput.ipynb: every Table 2 backbone as Base
     and as + APG (Table 2's condition), and Table 4's backbone with APG v4 (Table 4's
     condition; Table 5 sets it beside Base), each built as its training runs build it."""
-    from apg.config import ThroughputConfig
+    from apg.config import ThroughputConfig, throughput_name
 
     check_sections(params)
     ThroughputConfig(**params["throughput"])         # refuse unknown keys and bad values early
@@ -155,9 +161,10 @@ def throughput_parameters(params: dict) -> dict:
     entries = [{"name": throughput_name(table, model, variant), "model": model,
                 "variant": variant, "condition": run_condition(params, table)}
                for table, model, variant in timed]
+    train = {key: params["train"][key] for key in THROUGHPUT_TRAIN_KEYS}
     return {"dataset": dataset, "data_dir": data_paths(dataset)["processed"],
             "model_section": params["model"], "apg_section": params["apg"],
-            "train_section": params["train"], "throughput_section": params["throughput"],
+            "train_section": train, "throughput_section": params["throughput"],
             "entries": entries, "metrics_path": throughput_path(dataset)}
 
 
@@ -176,13 +183,19 @@ def strip_run_metadata(path: Path) -> None:
 
 
 def run_notebook(source: str, output: str, parameters: dict, root: Path) -> None:
-    """Execute a notebook with papermill from the project root, then strip its metadata."""
+    """Execute a notebook with papermill from the project root, then strip its metadata. A
+    notebook that fails is removed, so nothing that looks like a result stays behind (the
+    error and the failing cell's traceback are raised)."""
     import papermill
 
     out = root / output
     out.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(str(root / source), str(out), parameters=parameters,
-                               kernel_name="python3", cwd=str(root), progress_bar=False)
+    try:
+        papermill.execute_notebook(str(root / source), str(out), parameters=parameters,
+                                   kernel_name="python3", cwd=str(root), progress_bar=False)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
     strip_run_metadata(out)
 
 
@@ -211,16 +224,33 @@ def table4_base_metrics(params: dict) -> str:
     return run_paths(params["data"]["dataset"], "table2", model, "base")["metrics"]
 
 
+REPORTS = ("table2", "table4", "claims")
+TUNING_DIR = "reports/tuning"
+ROBUSTNESS_DIR = "reports/robustness"
+
+
 def report_parameters(params: dict, name: str) -> dict:
-    """The papermill parameters of notebooks/report_NAME.ipynb: the table's params section
-    and where its runs' metrics are (for Table 4 also its Base run, from Table 2; for Table 2
-    also the throughput stage's timings)."""
+    """The papermill parameters of notebooks/report_NAME.ipynb: where its inputs are, the
+    table's params (Table 2: its backbones and APG version; Table 4: its backbone and
+    versions) and the `report:` section."""
+    from apg.config import ReportConfig
+
+    if name not in REPORTS:
+        raise ValueError(f"unknown report {name!r}; choose one of {REPORTS}")
+    ReportConfig(**params["report"])                 # refuse unknown keys and bad values early
     dataset = params["data"]["dataset"]
-    section = {k: v for k, v in params.get(name, {}).items() if k != "condition"}
-    extra = ({"base_metrics": table4_base_metrics(params)} if name == "table4" else
-             {"throughput_metrics": throughput_path(dataset)} if name == "table2" else {})
-    return {"dataset": dataset, "metrics_dir": f"metrics/{dataset}/{name}", **REPORT_DIRS,
-            **extra, **section}
+    common = {"dataset": dataset, **REPORT_DIRS, "report_section": params["report"]}
+    if name == "claims":
+        return {**common, "inputs_dir": REPORT_DIRS["tables_dir"], "robustness_dir": ROBUSTNESS_DIR}
+    inputs = {"metrics_dir": f"metrics/{dataset}/{name}", "tuning_dir": TUNING_DIR}
+    if name == "table4":
+        return {**common, **inputs, "base_metrics": table4_base_metrics(params),
+                "model": params["table4"]["model"], "versions": params["table4"]["versions"]}
+    return {**common, **inputs, "throughput_metrics": throughput_path(dataset),
+            "robustness_dir": ROBUSTNESS_DIR,
+            "predictions_dir": f"data/predictions/{dataset}/table2",
+            "data_dir": data_paths(dataset)["processed"],
+            "models": params["table2"]["models"], "apg_version": params["table2"]["apg_version"]}
 
 
 def stage_report(root: Path, params: dict, name: str) -> None:
@@ -230,17 +260,12 @@ def stage_report(root: Path, params: dict, name: str) -> None:
 
 def efficiency_parameters(params: dict, device: str | None = None) -> dict:
     """The papermill parameters of notebooks/efficiency.ipynb: the `efficiency:` section (with
-    `device` overridden when given) and where the training throughput of WDL and APG-WDL v4
-    that it compares was timed."""
+    `device` overridden when given). Table 5 times synthetic inputs: nothing from training."""
     from apg.config import EfficiencyConfig
 
     section = {**params["efficiency"], **({"device": device} if device else {})}
     EfficiencyConfig(**section)                      # refuse unknown keys and bad values early
-    model = params["table4"]["model"]
-    table4_base_metrics(params)                      # Table 4's backbone must be in Table 2
-    return {**section, "throughput_metrics": throughput_path(params["data"]["dataset"]),
-            "base_name": throughput_name("table2", model, "base"),
-            "apg_name": throughput_name("table4", model, "v4"), **REPORT_DIRS}
+    return {**section, **REPORT_DIRS}
 
 
 def stage_efficiency(root: Path, params: dict, device: str | None = None) -> None:
@@ -284,6 +309,8 @@ def run_profile(name: str, target: Path, root: Path | None = None) -> Path:
                 or n in ("__pycache__", ".ipynb_checkpoints") or n.endswith(".egg-info")]
 
     shutil.copytree(root, target, ignore=ignore)
+    for kept in (TUNING_DIR, ROBUSTNESS_DIR):    # inputs of the reports, not results of a run
+        shutil.copytree(root / kept, target / kept)
     profile = merge({k: v for k, v in params.items() if k != "profiles"}, profiles[name])
     (target / PARAMS).write_text(yaml.safe_dump({**profile, "profiles": profiles},
                                                  sort_keys=False))
@@ -299,15 +326,19 @@ def run_profile(name: str, target: Path, root: Path | None = None) -> Path:
 def record_notebooks(root: Path, notebooks: list[str] | None = None) -> None:
     """Re-record what `pytest --nbval` compares: notebooks run in place with their own default
     parameters. With no names given: every notebook in notebooks/, after refreshing the
-    fixture metrics that the report notebooks read by default (a fixture-profile run of the
-    pipeline, in a copy). Note that train.ipynb is a dependency of the training stages:
+    fixture metrics and test predictions that the report notebooks read by default (a
+    fixture-profile run of the pipeline, in a copy). Note that train.ipynb is a dependency of the training stages:
     re-recording it makes `dvc repro` train again."""
     if not notebooks:
         fixture = run_profile("fixture", root / ".profiles" / "fixture", root)
-        target = root / "notebooks" / "fixtures" / "metrics"
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(fixture / "metrics", target)
+        copies = {"metrics": "metrics",                      # what the reports read
+                  "predictions/fixture/table2": "data/predictions/fixture/table2"}
+        for kind, source in copies.items():
+            target = root / "notebooks" / "fixtures" / kind
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(fixture / source, target,
+                            ignore=shutil.ignore_patterns(".gitignore"))
         notebooks = [str(p.relative_to(root)) for p in sorted((root / "notebooks").glob("*.ipynb"))]
     for notebook in notebooks:
         run_notebook(notebook, notebook, {}, root)

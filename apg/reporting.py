@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from apg import paper
-from apg.pipeline import throughput_name
+from apg.config import throughput_name
+from apg.stats import paired_difference
 
 
 def load_runs(*paths: str | Path) -> pd.DataFrame:
@@ -36,14 +36,6 @@ def load_runs(*paths: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def paired_test(ours: pd.Series, base: pd.Series) -> float:
-    """Two-sided paired t-test p-value of ours vs base, paired by seed (NaN under 2 pairs)."""
-    pairs = pd.concat([ours, base], axis=1, keys=["ours", "base"]).dropna()
-    if len(pairs) < 2 or np.allclose(pairs["ours"], pairs["base"]):
-        return float("nan")
-    return float(stats.ttest_rel(pairs["ours"], pairs["base"]).pvalue)
-
-
 def seed_aucs(runs: pd.DataFrame, dataset: str, model: str) -> pd.DataFrame:
     """Test AUC (%) of one backbone on one data set: a row per seed, a column per variant."""
     runs = runs[(runs["dataset"] == dataset) & (runs["model"] == model)]
@@ -65,22 +57,21 @@ def versus_base(runs: pd.DataFrame, aucs: pd.DataFrame, variant: str, alpha: flo
     """One variant of one backbone: test AUC (%) over seeds and its gain over Base.
 
     `runs` are this backbone's runs, `aucs` its `seed_aucs`. delta is the mean of the per-seed
-    differences to Base (same seeds, same split) and p_value their two-sided paired t-test;
-    significant means p < alpha, a gain or a loss. The paper's values go in between, as given.
-    Shared by Table 2 and Table 4.
+    differences to Base (same seeds, same split), with its spread, its 1 - alpha confidence
+    interval and the two-sided paired t-test (`apg.stats.paired_difference`); significant
+    means p < alpha, a gain or a loss. The paper's values go in between, as given. Shared by
+    Table 2 and Table 4.
     """
     r = runs[runs["variant"] == variant]
     is_base = variant == "base"
-    differences = (aucs[variant] - aucs["base"]).dropna()
-    delta = 0.0 if is_base else differences.mean()
-    p = float("nan") if is_base else paired_test(aucs[variant], aucs["base"])
+    difference = (dict(delta=0.0, delta_std=0.0, ci_low=0.0, ci_high=0.0, p_value=np.nan)
+                  if is_base else paired_difference(aucs[variant], aucs["base"], alpha))
     return {
         "auc_mean": aucs[variant].mean(), "auc_std": aucs[variant].std(ddof=1),
         "n_seeds": int(aucs[variant].notna().sum()),
-        "delta": delta, "delta_std": 0.0 if is_base else differences.std(ddof=1),
-        "p_value": p,
-        "significant": bool(p < alpha),
-        "beyond_0.1": bool(delta >= paper.SIGNIFICANT_AUC_GAIN),
+        **{k: difference[k] for k in ("delta", "delta_std", "ci_low", "ci_high", "p_value")},
+        "significant": bool(difference["p_value"] < alpha),
+        "beyond_0.1": bool(difference["delta"] >= paper.SIGNIFICANT_AUC_GAIN),
         **paper_values,
         "best_epoch_mean": r["best_epoch"].mean(),
         "stopped_epoch_mean": r["stopped_epoch"].mean(),
@@ -89,8 +80,8 @@ def versus_base(runs: pd.DataFrame, aucs: pd.DataFrame, variant: str, alpha: flo
     }
 
 
-def table4(runs: pd.DataFrame, dataset: str, model: str = "wdl",
-           versions=("base", "v1", "v2", "v4", "v5"), alpha: float = 0.05) -> pd.DataFrame:
+def table4(runs: pd.DataFrame, dataset: str, model: str, versions, *,
+           alpha: float) -> pd.DataFrame:
     """Table 4: test AUC (%) of each APG version on one backbone, ours beside the paper's.
 
     delta_vs_base is the mean of the per-seed differences to Base (same seeds, same split);
@@ -107,8 +98,8 @@ def table4(runs: pd.DataFrame, dataset: str, model: str = "wdl",
     return pd.DataFrame(rows).rename(columns={"delta": "delta_vs_base"})
 
 
-def table2(runs: pd.DataFrame, dataset: str, models=paper.MODELS, apg_version: str = "v5",
-           alpha: float = 0.05) -> pd.DataFrame:
+def table2(runs: pd.DataFrame, dataset: str, models, apg_version: str, *,
+           alpha: float) -> pd.DataFrame:
     """Table 2 (Sec. 4.2): each backbone as Base and as Base + APG, ours beside the paper's.
 
     A row per backbone and variant ("base", "apg"); the APG rows are the runs of
@@ -136,6 +127,52 @@ def table2(runs: pd.DataFrame, dataset: str, models=paper.MODELS, apg_version: s
     table = pd.DataFrame(rows)
     table["significant"] &= table["delta"] > 0  # Table 2 claims gains; a clear loss is none
     return table
+
+
+def grid_position(grid, choice) -> str:
+    """Where a chosen value lies in the values swept: "interior" (swept values on both
+    sides), "lower edge" / "upper edge", or "only value"."""
+    values = sorted(set(grid))
+    if choice not in values:
+        raise ValueError(f"the choice {choice!r} is not among the swept values {values}")
+    if len(values) == 1:
+        return "only value"
+    if choice == values[0]:
+        return "lower edge"
+    return "upper edge" if choice == values[-1] else "interior"
+
+
+def tuning_choices(tuning_dir: str | Path) -> pd.DataFrame:
+    """Every value `make tune` chose (reports/tuning/), the values it was chosen among and
+    where it lies in them (`grid_position`): a choice on an edge may have its optimum outside
+    the grid. The condition is a choice among categories, not on a grid."""
+    tuning_dir = Path(tuning_dir)
+    rows = []
+    rates = pd.read_csv(tuning_dir / "learning_rate.csv")
+    for (table, model, variant), run in rates.groupby(["table", "model", "variant"], sort=False):
+        chosen = run.loc[run["chosen"], "learning_rate"].item()
+        rows.append({"knob": "learning rate", "run": f"{table}/{model}-{variant}",
+                     "chosen": chosen, "grid": " ".join(f"{r:g}" for r in run["learning_rate"]),
+                     "position": grid_position(run["learning_rate"], chosen)})
+    rank = pd.read_csv(tuning_dir / "rank.csv")
+    first_seed = rank[rank["sweep"] != "second seed"]
+    chosen = rank[rank["chosen"]].iloc[0]
+    k_grid = first_seed.loc[first_seed["sweep"] == "K", "rank"]
+    rows.append({"knob": "K", "run": "table2 (WDL + APG)", "chosen": chosen["rank"],
+                 "grid": " ".join(map(str, k_grid)), "position": grid_position(k_grid,
+                                                                              chosen["rank"])})
+    if pd.notna(chosen["overparam"]):
+        p_grid = first_seed.loc[first_seed["rank"] == chosen["rank"], "overparam"].astype(int)
+        rows.append({"knob": "P", "run": "table2 (WDL + APG)", "chosen": int(chosen["overparam"]),
+                     "grid": " ".join(map(str, sorted(p_grid))),
+                     "position": grid_position(p_grid, int(chosen["overparam"]))})
+    conditions = pd.read_csv(tuning_dir / "condition.csv",
+                             dtype={"fields": str, "aggregation": str}).fillna("")
+    label = conditions["strategy"] + " " + conditions["fields"] + " " + conditions["aggregation"]
+    rows.append({"knob": "condition", "run": "table2 (WDL + APG)",
+                 "chosen": label[conditions["chosen"]].item().strip(),
+                 "grid": " | ".join(label.str.strip()), "position": "categories"})
+    return pd.DataFrame(rows)
 
 
 COLLAPSED_AUC_MARGIN = 1.0  # AUC points above chance (50) under which a cell failed to train
@@ -287,6 +324,17 @@ def throughput_verdicts(throughput: pd.DataFrame) -> list[str]:
     return lines or ["All training-throughput targets met."]
 
 
+def v4_training_verdict(timed: dict, model: str) -> str:
+    """The kit's training-throughput target for APG v4 on Table 4's backbone (Table 5's model):
+    at least THROUGHPUT_TARGETS' apg_over_base times its Base, timed back to back."""
+    ratio = speed_ratio(timed, throughput_name("table4", model, "v4"),
+                        throughput_name("table2", model, "base"))
+    target = THROUGHPUT_TARGETS["apg_over_base"]
+    return (f"{'MET' if ratio >= target else 'MISSED'}: APG-{model} (v4, Table 4's condition) "
+            f"trains at {ratio:.2f}× {model}, target {target}× (the median of the per-round "
+            "ratios).")
+
+
 def training_time(runs: pd.DataFrame, apg_version: str | None = None) -> pd.DataFrame:
     """What the runs cost: per backbone and variant, epochs over all seeds, the wall minutes
     their training took (seeds side by side), and the minutes the same epochs would take one
@@ -320,46 +368,57 @@ def training_time_summary(cost: pd.DataFrame) -> str:
             f"targets' throughput: {targets}.")
 
 
-TABLE4_CLAIMS = (  # (a, b, claim of Sec. 4.3, kind): "gain" = a beats b; "close" = a ~ b
-    ("v1", "base", "v1 (basic generation) beats Base", "gain"),
-    ("v2", "v1", "v2 (low rank) performs about as well as v1", "close"),
-    ("v4", "v2", "v4 (parameter sharing) beats v2", "gain"),
-    ("v5", "v4", "v5 (over-parameterisation) beats v4", "gain"),
-    ("v5", "base", "the full APG (v5) beats Base", "gain"),
-)
-
-
-def table4_verdicts(table: pd.DataFrame, aucs: pd.DataFrame, alpha: float = 0.05) -> list[str]:
-    """The claims of Sec. 4.3, each checked against our runs, in plain words.
-
-    `aucs` is `seed_aucs(...)`: differences are paired by seed. A gain "holds" when our mean
-    is higher, and the line says whether it passes the paper's 0.1-point bar and the paired
-    test; "about as well" holds when the means are within 0.1 points.
-    """
+def table4_comparisons(table: pd.DataFrame, aucs: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """The claims of Sec. 4.3 (paper.TABLE4_CLAIMS) against our runs: one row per claim with the two
+    versions compared (a run standing in for a paper row, v3 for v2, is named), their paired
+    difference a - b over seeds (`apg.stats.paired_difference`) and whether the claim holds:
+    a gain holds when a's mean is higher, "about as well" when the means are within the
+    paper's 0.1 points. Versions that were not run (`table4.versions`) give a row with
+    `run` False and no numbers. `aucs` is `seed_aucs(...)`."""
     t = table.set_index("version")
     stand_in = {paper_row: ours for ours, paper_row in paper.TABLE4_ROW.items()
                 if ours in t.index and paper_row not in t.index}
+    rows = []
+    for a, b, claim, kind in paper.TABLE4_CLAIMS:
+        ours_a, ours_b = stand_in.get(a, a), stand_in.get(b, b)
+        row = {"claim": claim, "kind": kind, "a": ours_a, "b": ours_b,
+               "stand_in": ", ".join(f"{v} run as {stand_in[v]}" for v in (a, b)
+                                     if v in stand_in),
+               "run": ours_a in t.index and ours_b in t.index}
+        if row["run"]:
+            d = paired_difference(aucs[ours_a], aucs[ours_b], alpha)
+            holds = (abs(d["delta"]) < paper.SIGNIFICANT_AUC_GAIN if kind == "close"
+                     else d["delta"] > 0)
+            row.update({"auc_a": t.loc[ours_a, "auc_mean"], "auc_b": t.loc[ours_b, "auc_mean"],
+                        **{k: d[k] for k in ("delta", "ci_low", "ci_high", "p_value")},
+                        "holds": bool(holds)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table4_verdicts(comparisons: pd.DataFrame, table: pd.DataFrame, alpha: float) -> list[str]:
+    """`table4_comparisons` in plain words: whether each claim holds, with the paper's 0.1-point
+    bar and the paired test for a gain; NOT RUN for a claim whose versions were not run."""
     lines = []
-    for a, b, claim, kind in TABLE4_CLAIMS:
-        for version in (a, b):
-            if version in stand_in:
-                claim += f" ({version} run as {stand_in[version]}, the same function)"
-        a, b = stand_in.get(a, a), stand_in.get(b, b)
-        d = float((aucs[a] - aucs[b]).dropna().mean())
-        p = paired_test(aucs[a], aucs[b])
-        ours = (f"ours: {a} {t.loc[a, 'auc_mean']:.2f} vs {b} {t.loc[b, 'auc_mean']:.2f}, "
-                f"paired difference {d:+.2f} (p = {p:.2g})")
-        if kind == "close":
-            holds = abs(d) < paper.SIGNIFICANT_AUC_GAIN
-            detail = "" if holds else "; the gap exceeds the paper's 0.1-point threshold"
+    for c in comparisons.itertuples():
+        claim = c.claim + (f" ({c.stand_in}, the same function)" if c.stand_in else "")
+        if not c.run:
+            missing = [v for v in (c.a, c.b) if v not in set(table["version"])]
+            lines.append(f"NOT RUN: {claim} — no runs of {', '.join(missing)} (add them to "
+                         "table4.versions in params.yaml).")
+            continue
+        ours = (f"ours: {c.a} {c.auc_a:.2f} vs {c.b} {c.auc_b:.2f}, paired difference "
+                f"{c.delta:+.2f} (95 % CI {c.ci_low:+.2f} to {c.ci_high:+.2f}, p = {c.p_value:.2g})")
+        if c.kind == "close":
+            detail = "" if c.holds else "; the gap exceeds the paper's 0.1-point threshold"
         else:
-            holds = d > 0
-            bar = ("at least the paper's 0.1-point threshold" if d >= paper.SIGNIFICANT_AUC_GAIN
+            bar = ("at least the paper's 0.1-point threshold"
+                   if c.delta >= paper.SIGNIFICANT_AUC_GAIN
                    else "below the paper's 0.1-point threshold")
-            test = "significant" if p < alpha else "not significant"
-            detail = f"; {bar}, {test} at {alpha}" if holds else ""
-        lines.append(f"{'HOLDS' if holds else 'DOES NOT HOLD'}: {claim} — {ours}{detail}.")
-    capped = list(t.index[t["hit_cap"]])
+            test = "significant" if c.p_value < alpha else "not significant"
+            detail = f"; {bar}, {test} at {alpha}" if c.holds else ""
+        lines.append(f"{'HOLDS' if c.holds else 'DOES NOT HOLD'}: {claim} — {ours}{detail}.")
+    capped = list(table.loc[table["hit_cap"], "version"])
     if capped:
         lines.append(f"CAUTION: {capped} stopped at the epoch cap, not by early stopping; "
                      "their comparison may be unfair.")
@@ -401,11 +460,19 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
+def rounded(value):
+    """A float kept to 4 decimal places, or to 4 significant digits where that is finer (a
+    learning rate of 5e-05 must not become 0.0001); anything else unchanged."""
+    if not isinstance(value, (float, np.floating)) or not np.isfinite(value) or value == 0:
+        return value
+    return round(float(value), max(4, 3 - int(np.floor(np.log10(abs(value))))))
+
+
 def write_table(df: pd.DataFrame, path_stem: str | Path, floatfmt: str = ".2f") -> None:
-    """Write `<stem>.csv` (full precision, rounded to 4 places) and `<stem>.md`."""
+    """Write `<stem>.csv` (values `rounded`) and `<stem>.md`."""
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    df.round(4).to_csv(stem.with_suffix(".csv"), index=False)
+    df.map(rounded).to_csv(stem.with_suffix(".csv"), index=False)
     stem.with_suffix(".md").write_text(to_markdown(df, floatfmt))
 
 

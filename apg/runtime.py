@@ -1,4 +1,4 @@
-"""Process-level settings for fast CPU training: freed memory kept in the heap, thread counts.
+"""Process-level settings: the device to run on, freed memory kept in the heap, thread counts.
 
 Large tensors (a v1 layer generates B x N x M weights per batch) are allocated and freed on every
 step. glibc serves such blocks with fresh `mmap` pages, so each step pays page faults for memory
@@ -51,3 +51,15 @@ def synchronize(device: torch.device) -> None:
     """Wait for queued CUDA work (timings); nothing to wait for on a CPU."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' picks CUDA when present, else CPU; 'cpu' / 'cuda' / 'cuda:N' are taken as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but CUDA is not available here; "
+                         "use device: auto or cpu")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise ValueError(f"unknown device {device!r}; use auto, cpu or cuda")
+    return torch.device(device)

@@ -46,7 +46,7 @@ class Tower(nn.Module):
                     version=variant, rank=apg.rank,
                     overparam=apg.overparam if variant == "v5" else None,
                     hypernet_hidden=apg.hypernet_hidden, generated_bias=apg.generated_bias,
-                    n_conditions=n_conditions, aggregation=aggregation))
+                    n_conditions=n_conditions, aggregation=aggregation, init=apg.init))
         self.layers = nn.ModuleList(layers)
         self.dropout = dropout
         self.out_dim = widths[-1]

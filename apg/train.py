@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.metrics import log_loss, roc_auc_score
 from torch import nn
@@ -31,24 +32,12 @@ from tqdm import tqdm
 
 from apg.config import TrainConfig
 from apg.data.batches import iterate_batches
-from apg.runtime import cpu_threads, keep_freed_memory
+from apg.runtime import cpu_threads, keep_freed_memory, resolve_device
 from apg.tower import Tower
 
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. the loss became NaN)."""
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present, else CPU; 'cpu' / 'cuda' / 'cuda:N' are taken as given."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was asked for but CUDA is not available here; "
-                         "use device: auto or cpu")
-    if not (device == "cpu" or device.startswith("cuda")):
-        raise ValueError(f"unknown device {device!r}; use auto, cpu or cuda")
-    return torch.device(device)
 
 
 def seed_everything(seed: int) -> None:
@@ -69,14 +58,16 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict:
-    """AUC (scikit-learn) and logloss, plus inference throughput in samples/s."""
+    """AUC (scikit-learn) and logloss, inference throughput in samples/s, and the predicted
+    probabilities (float32, in row order)."""
     start = time.perf_counter()
     p = predict(model, x, batch_size)
     seconds = time.perf_counter() - start
-    p, y = p.double().numpy(), y.numpy()
-    return {"auc": float(roc_auc_score(y, p)),
-            "logloss": float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1])),
-            "samples_per_s": len(y) / seconds}
+    p, y = p.numpy(), y.numpy()
+    p64 = p.astype(np.float64)
+    return {"auc": float(roc_auc_score(y, p64)),
+            "logloss": float(log_loss(y, np.clip(p64, 1e-7, 1 - 1e-7), labels=[0, 1])),
+            "samples_per_s": len(y) / seconds, "predictions": p}
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor,
@@ -156,7 +147,7 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
             "raise train.max_epochs for a fair comparison")
     model.load_state_dict(best_state)
     test = (evaluate(model, *splits["test"], config.eval_batch_size) if "test" in splits
-            else {"auc": None, "logloss": None})
+            else {"auc": None, "logloss": None, "predictions": None})
     return {
         "seed": seed,
         "valid_auc": best["auc"], "valid_logloss": best["logloss"],
@@ -167,6 +158,7 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
         "n_params": sum(p.numel() for p in model.parameters()),
         "device": str(device),
         "history": history,
+        "test_predictions": test["predictions"],
     }
 
 
@@ -230,9 +222,38 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def save_metrics(path, info: dict, runs: list[dict]) -> dict:
-    """Write one run's metrics JSON (DVC metrics): what was run, the summary, every seed."""
+    """Write one run's metrics JSON (DVC metrics): what was run, the summary, every seed with
+    its per-epoch history (its test predictions go to `save_predictions`)."""
+    runs = [{k: v for k, v in run.items() if k != "test_predictions"} for run in runs]
     metrics = {**info, **summarise(runs), "runs": runs}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(metrics, indent=1) + "\n")
     return metrics
+
+
+def save_predictions(path, runs: list[dict]) -> None:
+    """Each seed's test-split click probabilities as a parquet column `seed_<s>`, rows in the
+    test split's order (what the frequency-bucket report reads, `apg.buckets`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({f"seed_{run['seed']}": run["test_predictions"] for run in runs}).to_parquet(
+        path, index=False)
+
+
+def learning_curve(runs: list[dict]) -> pd.DataFrame:
+    """One run's seeds as a curve: per epoch, the mean, min and max validation AUC (%) over the
+    seeds that trained that epoch, and how many did (early stopping ends seeds at different
+    epochs)."""
+    epochs = pd.DataFrame([{"epoch": h["epoch"], "valid_auc": 100 * h["valid_auc"]}
+                           for run in runs for h in run["history"]])
+    curve = epochs.groupby("epoch")["valid_auc"].agg(["mean", "min", "max", "count"])
+    return curve.rename(columns={"mean": "valid_auc", "min": "valid_auc_min",
+                                 "max": "valid_auc_max", "count": "n_seeds"}).reset_index()
+
+
+def save_curve(path, runs: list[dict]) -> None:
+    """`learning_curve` as CSV (DVC plots: validation AUC by epoch)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    learning_curve(runs).round(4).to_csv(path, index=False)

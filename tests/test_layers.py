@@ -30,17 +30,6 @@ def test_output_shape_with_one_condition(version, batch):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize("aggregation", AGGREGATIONS)
-def test_output_aggregation_of_three_conditions(version, aggregation, batch):
-    x, _ = batch
-    z = torch.randn(B, 3, D)
-    layer = make(version, n_conditions=3, aggregation=aggregation, generated_bias=True)
-    assert layer(x, z).shape == (B, N_OUT)
-    # one generator per condition (Sec. 3.1.1, output aggregation)
-    assert layer.generator.weights[0].shape[0] == 3
-
-
-@pytest.mark.parametrize("version", VERSIONS)
 def test_self_wise_condition_is_the_layer_input(version, batch):
     x, _ = batch
     layer = APGLinear(N_IN, N_OUT, N_IN, version=version, rank=K,
@@ -55,35 +44,139 @@ def test_v2_and_v3_agree_given_the_same_generated_factors(batch):
     torch.testing.assert_close(v2(x, z), v3(x, z), atol=1e-5, rtol=1e-5)
 
 
-def generated_then_applied(layer, x, z):
-    """The textbook forward: build W_i (v1) or U_i, S_i, V_i (v3) with `generate`, apply."""
-    f = layer.generate(z)
-    if layer.version == "v1":
-        y = torch.einsum("bgmn,bn->bm", f["W"], x)
-    else:                                                             # Eq. 4, block by block
-        y = torch.einsum("bgmk,bgkl,bgln,bn->bm", f["U"], f["S"], f["V"], x)
-    return y + f["b"].sum(dim=1) + layer.bias
+def textbook_parameters(layer, z):
+    """The layer's effective W_i (B, m, n) and generated bias (B, m), written out from the paper
+    (Sec. 3.1.1, Eq. 1, 3, 5, 7) with the layer's own parameter tensors only, independently of
+    its forward and `generate`: each condition's generator G_j(z^j) as an MLP, its output cut
+    into the documented layout (W | U, S, V | S, then b), each condition's matrix W^j built
+    (v2/v3 U^j S^j V^j; v4/v5 U S^j V with the shared factors, block j of them for concat),
+    then W = sum_j a_j W^j with a_j = 1/k (mean), softmax_j q^T tanh(A z^j + c) (attention), or
+    1 (concat, one condition)."""
+    m, n, k, c = layer.out_features, layer.in_features, layer.rank, layer.n_conditions
+    zs = z.unsqueeze(1) if c == 1 else z
+    g = layer.generator
+    if layer.aggregation == "attention":
+        att = layer.attention
+        scores = torch.tanh(zs @ att.project.weight.T + att.project.bias) @ att.query.weight.T
+        mix = torch.softmax(scores.squeeze(-1), dim=1)
+    else:
+        mix = torch.full(zs.shape[:2], 1.0 / c if layer.aggregation == "mean" else 1.0)
+    if layer.version == "v5":
+        u_all, v_all = layer.U_l @ layer.U_r, layer.V_l @ layer.V_r
+    elif layer.version == "v4":
+        u_all, v_all = layer.U, layer.V
+    w_sum, b_sum = 0, 0
+    for j in range(c):
+        h = zs[:, j]
+        for i in range(len(g.weights)):
+            h = h @ g.weights[i][j] + g.biases[i][j]
+            h = torch.relu(h) if i < len(g.weights) - 1 else h
+        theta, b = (h[:, :-m], h[:, -m:]) if layer.generated_bias else (h, 0)
+        if layer.version == "v1":
+            w = theta.reshape(-1, m, n)
+        elif layer.version in ("v2", "v3"):
+            u, s, v = theta.split([m * k, k * k, k * n], dim=1)
+            w = u.reshape(-1, m, k) @ s.reshape(-1, k, k) @ v.reshape(-1, k, n)
+        else:
+            block = slice(j * k, (j + 1) * k) if layer.aggregation == "concat" else slice(0, k)
+            w = u_all[:, block] @ theta.reshape(-1, k, k) @ v_all[block]
+        w_sum = w_sum + mix[:, j, None, None] * w
+        b_sum = b_sum + mix[:, j, None] * b
+    return w_sum, b_sum
 
 
-@pytest.mark.parametrize("version", ["v1", "v3"])
-@pytest.mark.parametrize("aggregation", [None, *AGGREGATIONS])
-def test_v1_v3_equal_their_generated_factors_applied_to_x(version, aggregation, batch):
-    """v1 and v3 never build W_i, U_i or V_i in forward; outputs and gradients must equal the
-    generated factors applied to x (Eq. 1-2, Eq. 4)."""
+def textbook_forward(layer, x, z):
+    """y_i = W_i x_i + b_i (+ the static bias) from `textbook_parameters`."""
+    w, b = textbook_parameters(layer, z)
+    return torch.einsum("bmn,bn->bm", w, x) + b + layer.bias
+
+
+CONDITIONS = [(version, aggregation) for version in VERSIONS
+              for aggregation in (None, *AGGREGATIONS)
+              if not (aggregation == "concat" and version in ("v1", "v2", "v3"))]
+
+
+@pytest.mark.parametrize("version,aggregation", CONDITIONS)
+@pytest.mark.parametrize("generated_bias,hidden", [(False, ()), (True, (8,))])
+def test_every_version_equals_its_textbook_definition(version, aggregation, generated_bias,
+                                                      hidden, batch):
+    """Outputs and gradients of the layer's fast forward (v1 and v3 never build W_i, U_i or
+    V_i; v4/v5 aggregate S_i) equal the materialised W_i^j aggregated and applied to x."""
     x, _ = batch
     k = 1 if aggregation is None else 3
     z = torch.randn(B, D) if k == 1 else torch.randn(B, k, D)
-    layer = make(version, n_conditions=k, aggregation=aggregation, generated_bias=True,
-                 hypernet_hidden=(8,))
+    layer = make(version, n_conditions=k, aggregation=aggregation,
+                 generated_bias=generated_bias, hypernet_hidden=hidden)
     y = layer(x, z)
     y.square().sum().backward()
     fast = [p.grad.clone() for p in layer.parameters()]
     layer.zero_grad()
-    expected = generated_then_applied(layer, x, z)
+    expected = textbook_forward(layer, x, z)
     expected.square().sum().backward()
     torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5)
     for got, want in zip(fast, (p.grad for p in layer.parameters())):
         torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("version,aggregation", CONDITIONS)
+def test_kit_init_starts_with_the_variance_of_a_default_linear_layer(version, aggregation):
+    """init="kit": for z = 0, W_i's entries have mean 0 and variance 1 / (3 N_in), the variance
+    of nn.Linear's weight, whatever the version and the aggregation of k conditions; a
+    generated bias has nn.Linear's bias variance, also 1 / (3 N_in)."""
+    n, m, k = 96, 48, 3
+    n_conditions = 1 if aggregation is None else k
+    torch.manual_seed(0)
+    weights, biases = [], []
+    for _ in range(30):                  # a rank-K W is one draw of few values: average inits
+        layer = APGLinear(n, m, D, version=version, rank=K, generated_bias=True,
+                          overparam=P if version == "v5" else None,
+                          n_conditions=n_conditions, aggregation=aggregation)
+        z = torch.zeros(1, D) if n_conditions == 1 else torch.zeros(1, k, D)
+        with torch.no_grad():
+            w, b = textbook_parameters(layer, z)
+        weights.append(w.flatten())
+        biases.append(b.flatten())
+    w, b = torch.cat(weights), torch.cat(biases)
+    target = 1 / (3 * n)
+    assert abs(w.mean()) < 0.05 * target ** 0.5
+    assert w.var().item() == pytest.approx(target, rel=0.15)
+    assert b.var().item() == pytest.approx(target, rel=0.15)
+
+
+def test_hidden_generator_layers_start_like_nn_linear():
+    """A generator's hidden layer (k, fan_in, fan_out) starts as nn.Linear(fan_in, fan_out)
+    does: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), whose variance is 1 / (3 fan_in)."""
+    torch.manual_seed(0)
+    layer = make("v4", hypernet_hidden=(64, 32), n_conditions=2, aggregation="mean")
+    reference = [torch.nn.Linear(D, 64).weight, torch.nn.Linear(64, 32).weight]
+    for weight, ref in zip(layer.generator.weights[:2], reference):
+        assert weight.abs().max() <= ref.abs().max() * 1.05
+        assert weight.std().item() == pytest.approx(ref.std().item(), rel=0.1)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_default_init_is_what_pytorch_libraries_use(version):
+    """init="default": every generator layer as a default nn.Linear (weight and bias
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in))), the shared factors Xavier-normal."""
+    torch.manual_seed(0)
+    layer = APGLinear(128, 64, 32, version=version, rank=8, init="default",
+                      overparam=64 if version == "v5" else None, hypernet_hidden=(48,))
+    for weight, bias, fan_in in zip(layer.generator.weights, layer.generator.biases, (32, 48)):
+        bound = fan_in ** -0.5
+        for t in (weight, bias):
+            assert t.abs().max() <= bound
+            assert t.std().item() == pytest.approx(bound / 3 ** 0.5, rel=0.15)
+    names = {"v4": ["U", "V"], "v5": ["U_l", "U_r", "V_l", "V_r"]}.get(version, [])
+    for name in names:
+        factor = getattr(layer, name)
+        xavier = (2 / sum(factor.shape)) ** 0.5
+        assert factor.std().item() == pytest.approx(xavier, rel=0.15)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
+def test_concatenation_without_shared_factors_is_refused(version):
+    with pytest.raises(ValueError, match="k times 'mean'"):
+        make(version, n_conditions=2, aggregation="concat")
 
 
 def test_v2_reconstructs_w_from_its_generated_factors(batch):
@@ -165,17 +258,12 @@ def test_gradients_reach_the_hypernetwork(version, batch):
     assert z.grad.abs().sum() > 0
 
 
-def test_generated_bias_depends_on_the_condition(batch):
-    x, z = batch
-    layer = make("v4", generated_bias=True)
-    assert layer.generate(z)["b"].shape == (B, 1, N_OUT)
-
-
 @pytest.mark.parametrize("kwargs,message", [
     (dict(version="v6"), "unknown version"),
     (dict(version="v5"), "needs overparam"),
     (dict(version="v4", overparam=8), "only used by version 'v5'"),
     (dict(version="v4", n_conditions=2), "output aggregation"),
+    (dict(version="v4", init="xavier"), "unknown init"),
 ])
 def test_bad_arguments_are_refused_with_a_clear_message(kwargs, message):
     with pytest.raises(ValueError, match=message):

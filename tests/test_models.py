@@ -29,8 +29,12 @@ def wdl(schema, variant, condition=None, hidden=(16, 8)):
     return build_model("wdl", schema, config)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("condition", list(CONDITIONS))
+NO_SHARED_FACTORS = ("v1", "v2", "v3")   # output concatenation needs v4 / v5's shared U, V
+
+
+@pytest.mark.parametrize("variant,condition", [
+    (v, c) for v in VARIANTS for c in CONDITIONS
+    if not (c == "mix_output_concat" and v in NO_SHARED_FACTORS)])
 def test_forward_and_backward_for_every_variant_and_condition(schema, splits, variant,
                                                                condition):
     model = wdl(schema, variant, CONDITIONS[condition])
@@ -66,6 +70,8 @@ def test_the_apg_tower_adapts_to_the_condition(schema, splits, condition):
      "aggregation must be one of"),
     (dict(strategy="self", fields=["user_id"]), "leave condition.fields empty"),
     (dict(strategy="instance", fields=[]), "is not one of"),
+    (dict(strategy="group", fields=["user_id"], dim=8), "only applies with share_embeddings"),
+    (dict(strategy="self", fields=[], share_embeddings=False, dim=8), "only applies with"),
 ])
 def test_bad_condition_settings_are_refused(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -82,3 +88,9 @@ def test_unknown_model_and_variant_are_refused(schema):
         build_model("xgboost", schema, ModelConfig())
     with pytest.raises(ValueError, match="unknown variant"):
         wdl(schema, "v9")
+
+
+@pytest.mark.parametrize("variant", NO_SHARED_FACTORS)
+def test_output_concatenation_without_shared_factors_is_refused(schema, variant):
+    with pytest.raises(ValueError, match="needs shared factors"):
+        wdl(schema, variant, CONDITIONS["mix_output_concat"])

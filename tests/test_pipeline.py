@@ -26,11 +26,11 @@ def notebook_parameters(name):
 
 def test_params_yaml_sets_every_parameter_of_the_training_notebook():
     """No hidden defaults: the pipeline passes every parameter train.ipynb has, and no other."""
-    passed = train_parameters(load_params(ROOT), "table2", "wdl", "v4")
+    passed = train_parameters(load_params(ROOT), "table2", "wdl", "v5")
     assert set(passed) == notebook_parameters("train.ipynb")
 
 
-@pytest.mark.parametrize("name", ["table2", "table4"])
+@pytest.mark.parametrize("name", ["table2", "table4", "claims"])
 def test_report_stage_sets_every_parameter_of_the_report_notebook(name):
     passed = report_parameters(load_params(ROOT), name)
     assert set(passed) == notebook_parameters(f"report_{name}.ipynb")
@@ -39,9 +39,21 @@ def test_report_stage_sets_every_parameter_of_the_report_notebook(name):
 def test_efficiency_stage_sets_every_parameter_of_its_notebook():
     passed = efficiency_parameters(load_params(ROOT))
     assert set(passed) == notebook_parameters("efficiency.ipynb")
-    assert passed["throughput_metrics"] == "metrics/movielens-1m/throughput.json"
-    assert (passed["base_name"], passed["apg_name"]) == ("table2/wdl-base", "table4/wdl-v4")
+    assert not any("throughput" in key for key in passed)     # nothing from training
     assert efficiency_parameters(load_params(ROOT), "cuda")["device"] == "cuda"
+
+
+def test_a_base_run_gets_no_apg_or_condition_section_and_its_own_rate():
+    params = load_params(ROOT)
+    params["learning_rates"]["table2"]["deepfm"] = {"base": 0.25, "v5": 0.125}
+    base = train_parameters(params, "table2", "deepfm", "base")
+    apg = train_parameters(params, "table2", "deepfm", "v5")
+    assert base["apg_section"] is None and base["condition_section"] is None
+    assert apg["apg_section"] == params["apg"] and apg["condition_section"] == params["condition"]
+    assert (base["train_section"]["learning_rate"], apg["train_section"]["learning_rate"]) == (
+        0.25, 0.125)
+    assert base["predictions_path"] == "data/predictions/movielens-1m/table2/deepfm-base.parquet"
+    assert base["curve_path"] == "metrics/movielens-1m/curves/table2/deepfm-base.csv"
 
 
 def test_throughput_stage_times_every_table2_model_and_apg_wdl_v4():
@@ -60,6 +72,7 @@ def test_throughput_stage_times_every_table2_model_and_apg_wdl_v4():
     assert (conditions["table4/wdl-v4"]["strategy"],
             conditions["table4/wdl-v4"]["fields"]) == ("group", ["user_id"])
     assert passed["throughput_section"] == params["throughput"]
+    assert set(passed["train_section"]) == {"batch_size", "eval_batch_size", "device", "threads"}
     assert passed["metrics_path"] == "metrics/movielens-1m/throughput.json"
     params["throughput"]["round"] = 3
     with pytest.raises(TypeError, match="round"):
@@ -86,10 +99,13 @@ def test_table4_runs_merge_their_own_condition_over_the_shared_one():
     params = load_params(ROOT)
     params["condition"].update(strategy="self", fields=[])
     params["table4"]["condition"] = {"strategy": "group", "fields": ["user_id"]}
+    params["learning_rates"]["table2"]["wdl"]["v1"] = 0.001
     table4 = train_parameters(params, "table4", "wdl", "v1")
     table2 = train_parameters(params, "table2", "wdl", "v1")
-    assert (table4["condition_strategy"], table4["condition_fields"]) == ("group", ["user_id"])
-    assert (table2["condition_strategy"], table2["condition_fields"]) == ("self", [])
+    assert (table4["condition_section"]["strategy"],
+            table4["condition_section"]["fields"]) == ("group", ["user_id"])
+    assert (table2["condition_section"]["strategy"],
+            table2["condition_section"]["fields"]) == ("self", [])
     assert table4["metrics_path"].endswith("/table4/wdl-v1.json")
     assert table2["metrics_path"].endswith("/table2/wdl-v1.json")
     params["table4"]["condition"] = {"stratgy": "group"}
@@ -99,13 +115,13 @@ def test_table4_runs_merge_their_own_condition_over_the_shared_one():
         train_parameters(params, "table9", "wdl", "v1")
 
 
-def test_each_backbone_gets_its_own_learning_rate():
+def test_each_run_gets_its_own_learning_rate():
     params = load_params(ROOT)
-    params["learning_rates"].update(wdl=0.5, deepfm=0.25)
-    assert train_parameters(params, "table2", "deepfm", "base")["learning_rate"] == 0.25
-    assert train_parameters(params, "table4", "wdl", "v5")["learning_rate"] == 0.5
-    del params["learning_rates"]["dcn"]
-    with pytest.raises(ValueError, match=r"`learning_rates:` has no rate for 'dcn'.*make tune"):
+    params["learning_rates"]["table4"]["wdl"]["v5"] = 0.5
+    assert train_parameters(params, "table4", "wdl", "v5")["train_section"]["learning_rate"] == 0.5
+    del params["learning_rates"]["table2"]["dcn"]["base"]
+    with pytest.raises(ValueError, match=r"`learning_rates.table2.dcn` has no rate for 'base'"
+                                         r".*make tune"):
         train_parameters(params, "table2", "dcn", "base")
 
 
@@ -122,7 +138,7 @@ def test_misspelt_or_missing_params_are_refused(section, change, message):
     else:
         params[section].update(change)
     with pytest.raises(ValueError, match=message):
-        train_parameters(params, "table2", "wdl", "v4")
+        train_parameters(params, "table2", "wdl", "v5")
 
 
 def test_profiles_override_only_what_they_name():
@@ -212,11 +228,42 @@ def test_end_to_end_pipeline_writes_table5(fixture_run):
     assert (table["time_s"] > 0).all() and (table["memory_mb"] > 0).all()
     assert table["device"].eq("cpu (1 thread)").all()
     targets = pd.read_csv(tables / "table5_targets.csv")
-    throughput = targets[targets["target"].str.contains("training throughput")]
-    assert throughput["measured"].item() > 0          # WDL and APG-WDL v4 in the throughput stage
+    assert not targets["target"].str.contains("training").any()   # Table 5 measures inference
     assert (tables / "table5_layer.csv").exists()
     assert (fixture_run / "reports" / "figures" / "table5.png").stat().st_size > 10_000
     assert "start_time" not in (fixture_run / "reports" / "efficiency.ipynb").read_text()
+
+
+def test_end_to_end_pipeline_writes_the_ledger_curves_budgets_and_buckets(fixture_run):
+    tables = fixture_run / "reports" / "tables"
+    ledger = pd.read_csv(tables / "claims.csv")
+    assert {"where", "claim", "paper", "ours", "evidence", "verdict"} <= set(ledger.columns)
+    assert ledger["verdict"].isin(["reproduces", "partly", "does not reproduce",
+                                   "not testable here", "not yet run"]).all()
+    tested = ledger[ledger["evidence"] == "reports/tables/table2.csv; reports/robustness/"]
+    assert len(tested) == 7 and (tested["ours"].str.contains("2 seeds")).all()
+    assert "0.39" in pd.read_csv(tables / "paper_inconsistencies.csv")["printed"].astype(str).tolist()
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    models = params["table2"]["models"]
+    budgets = pd.read_csv(tables / "table2_budgets.csv")
+    assert list(budgets["budget"].unique()) == [*map(str, params["report"]["epoch_budgets"]),
+                                                "best"]
+    buckets = pd.read_csv(tables / "table2_buckets.csv")
+    assert set(buckets["field"]) == set(params["report"]["frequency_fields"])
+    assert set(buckets["model"]) == set(models)
+    curve = pd.read_csv(fixture_run / "metrics" / "fixture" / "curves" / "table2" / "wdl-base.csv")
+    assert list(curve.columns) == ["epoch", "valid_auc", "valid_auc_min", "valid_auc_max",
+                                   "n_seeds"]
+    predictions = pd.read_parquet(fixture_run / "data" / "predictions" / "fixture" / "table2"
+                                  / "wdl-v5.parquet")
+    assert list(predictions.columns) == ["seed_1", "seed_2"]
+    assert predictions.stack().between(0, 1).all()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    shown = json.loads(subprocess.run([sys.executable, "-m", "dvc", "plots", "show", "--json"],
+                                      cwd=fixture_run, env=env, capture_output=True, text=True,
+                                      check=True).stdout)
+    assert "Table 2, WDL" in shown["data"]
+    assert len(shown["data"]["Table 2, WDL"][0]["content"]["data"]["values"]) > 0
 
 
 def test_end_to_end_metrics_record_stopping(fixture_run):
@@ -227,6 +274,52 @@ def test_end_to_end_metrics_record_stopping(fixture_run):
         assert run["best_epoch"] <= run["stopped_epoch"]
 
 
+def dvc(args, cwd, check=True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=check)
+
+
+@pytest.fixture
+def fixture_copy(fixture_run, tmp_path):
+    """A copy of the finished fixture run to change params in (the run itself stays as is)."""
+    import shutil
+
+    copy = tmp_path / "kit"
+    shutil.copytree(fixture_run, copy, symlinks=True)
+    return copy
+
+
+def set_params(root: Path, **changes) -> None:
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        *path, key = dotted.split("__")
+        section = params
+        for part in path:
+            section = section[part]
+        section[key] = value
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def test_changing_k_retrains_the_apg_runs_and_no_base_run(fixture_copy):
+    set_params(fixture_copy, apg__rank=2)
+    changed = set(json.loads(dvc(["status", "--json"], fixture_copy).stdout))
+    assert any(name.startswith("train_table2_apg@") for name in changed)
+    assert any(name.startswith("train_table4@") for name in changed)
+    assert not [name for name in changed if name.startswith("train_table2_base@")]
+    assert "efficiency" not in changed and "download" not in changed
+
+
+def test_table4_report_renders_with_only_some_versions(fixture_copy):
+    """`dvc exp run -S table4.versions=[v4,v5]`: the report says which claims it cannot check."""
+    set_params(fixture_copy, table4__versions=["v4", "v5"])
+    dvc(["repro", "report_table4"], fixture_copy)
+    table = pd.read_csv(fixture_copy / "reports" / "tables" / "table4.csv")
+    assert list(table["version"]) == ["base", "v4", "v5"]
+    report = (fixture_copy / "reports" / "table4.ipynb").read_text()
+    assert "NOT RUN: the basic model (v1) beats Base" in report
+
+
 def test_end_to_end_second_repro_changes_nothing(fixture_run):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     before = {p: p.read_bytes() for p in (fixture_run / "reports").rglob("*") if p.is_file()}
@@ -235,3 +328,16 @@ def test_end_to_end_second_repro_changes_nothing(fixture_run):
     assert "Running stage" not in out
     after = {p: p.read_bytes() for p in (fixture_run / "reports").rglob("*") if p.is_file()}
     assert before == after
+
+
+def test_a_notebook_that_fails_leaves_no_result_behind(tmp_path):
+    from papermill.exceptions import PapermillExecutionError
+
+    from apg.pipeline import run_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('the run failed')")]
+    nbformat.write(nb, tmp_path / "failing.ipynb")
+    with pytest.raises(PapermillExecutionError, match="the run failed"):
+        run_notebook("failing.ipynb", "reports/runs/out.ipynb", {}, tmp_path)
+    assert not (tmp_path / "reports" / "runs" / "out.ipynb").exists()

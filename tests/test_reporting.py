@@ -54,9 +54,12 @@ def runs(tmp_path):
     return reporting.load_runs(tmp_path)
 
 
+TABLE4_VERSIONS = ("base", "v1", "v2", "v4", "v5")
+
+
 @pytest.fixture
 def table(runs):
-    return reporting.table4(runs, "movielens-1m")
+    return reporting.table4(runs, "movielens-1m", "wdl", TABLE4_VERSIONS, alpha=0.05)
 
 
 def test_table4_means_deltas_and_paired_test(table):
@@ -71,16 +74,26 @@ def test_table4_means_deltas_and_paired_test(table):
     assert t.loc["v1", "p_value"] > 0.05 and not t.loc["v1", "significant"]
     assert t.loc["v5", "paper_auc"] == 79.73
     assert list(t["n_seeds"]) == [3] * 5
+    # the 95 % interval of the paired differences 0.35, 0.37, 0.33: 0.35 ± t_{0.975,2} 0.02/√3
+    half = 4.302652729911275 * 0.02 / 3 ** 0.5
+    assert (t.loc["v5", "ci_low"], t.loc["v5", "ci_high"]) == (
+        pytest.approx(0.35 - half, abs=1e-4), pytest.approx(0.35 + half, abs=1e-4))
+
+
+def verdict_lines(runs, table):
+    comparisons = reporting.table4_comparisons(
+        table, reporting.seed_aucs(runs, "movielens-1m", "wdl"), 0.05)
+    return reporting.table4_verdicts(comparisons, table, 0.05)
 
 
 def test_table4_verdicts_state_what_holds(runs, table):
-    lines = reporting.table4_verdicts(table, reporting.seed_aucs(runs, "movielens-1m", "wdl"))
-    assert lines[0].startswith("HOLDS: v1 (basic generation) beats Base — ours: v1 79.22 vs "
+    lines = verdict_lines(runs, table)
+    assert lines[0].startswith("HOLDS: the basic model (v1) beats Base — ours: v1 79.22 vs "
                                "base 79.20, paired difference +0.02")
     assert "below the paper's 0.1-point threshold, not significant" in lines[0]
-    assert lines[1].startswith("DOES NOT HOLD: v2 (low rank) performs about as well as v1")
+    assert lines[1].startswith("DOES NOT HOLD: low rank (v2) performs about as well as v1")
     assert lines[2].endswith("at least the paper's 0.1-point threshold, significant at 0.05.")
-    assert lines[3].startswith("DOES NOT HOLD: v5 (over-parameterisation) beats v4")
+    assert lines[3].startswith("DOES NOT HOLD: over-parameterisation (v5) beats v4")
     assert lines[-1].startswith("CAUTION: ['v1'] stopped at the epoch cap")
 
 
@@ -90,18 +103,37 @@ def test_v3_stands_in_for_v2_in_the_claims(tmp_path):
                           "v5": [0.7935, 0.7957, 0.7973]})
     runs = reporting.load_runs(tmp_path)
     versions = ("base", "v1", "v3", "v4", "v5")
-    table = reporting.table4(runs, "movielens-1m", versions=versions)
+    table = reporting.table4(runs, "movielens-1m", "wdl", versions, alpha=0.05)
     assert table.set_index("version").loc["v3", "paper_auc"] == 79.49
-    lines = reporting.table4_verdicts(table, reporting.seed_aucs(runs, "movielens-1m", "wdl"))
-    assert lines[1].startswith("DOES NOT HOLD: v2 (low rank) performs about as well as v1 "
+    lines = verdict_lines(runs, table)
+    assert lines[1].startswith("DOES NOT HOLD: low rank (v2) performs about as well as v1 "
                                "(v2 run as v3, the same function) — ours: v3 79.07 vs v1")
     assert "(v2 run as v3, the same function)" in lines[2]
+
+
+def test_table4_claims_whose_versions_were_not_run_are_listed_not_crashed(tmp_path):
+    """`-S table4.versions=[v4,v5]`: the claims about v1 and v2 are NOT RUN, the others hold
+    or not as usual."""
+    write_runs(tmp_path, {"base": [0.790, 0.792, 0.794], "v4": [0.795, 0.7971, 0.7988],
+                          "v5": [0.7935, 0.7957, 0.7973]})
+    runs = reporting.load_runs(tmp_path)
+    table = reporting.table4(runs, "movielens-1m", "wdl", ("base", "v4", "v5"), alpha=0.05)
+    comparisons = reporting.table4_comparisons(
+        table, reporting.seed_aucs(runs, "movielens-1m", "wdl"), 0.05)
+    assert list(comparisons["run"]) == [False, False, False, True, True]
+    lines = reporting.table4_verdicts(comparisons, table, 0.05)
+    assert lines[0] == ("NOT RUN: the basic model (v1) beats Base — no runs of v1 (add them to "
+                        "table4.versions in params.yaml).")
+    assert lines[2].startswith("NOT RUN: parameter sharing (v4) beats v2 — no runs of v2")
+    assert lines[3].startswith("DOES NOT HOLD: over-parameterisation (v5) beats v4")
+    assert lines[4].startswith("HOLDS: the full APG (v5) beats Base")
 
 
 def test_table4_refuses_missing_versions(tmp_path):
     write_runs(tmp_path, {"base": [0.79], "v4": [0.8]})
     with pytest.raises(ValueError, match=r"no runs for \['wdl-v1', 'wdl-v2', 'wdl-v5'\]"):
-        reporting.table4(reporting.load_runs(tmp_path), "movielens-1m")
+        reporting.table4(reporting.load_runs(tmp_path), "movielens-1m", "wdl", TABLE4_VERSIONS,
+                         alpha=0.05)
 
 
 def test_load_runs_says_what_to_do_when_there_are_none(tmp_path):
@@ -156,7 +188,8 @@ def table2_runs(tmp_path):
 
 @pytest.fixture
 def table2(table2_runs):
-    return reporting.table2(table2_runs, "movielens-1m", ["wdl", "pnn", "deepfm"])
+    return reporting.table2(table2_runs, "movielens-1m", ["wdl", "pnn", "deepfm"], "v5",
+                            alpha=0.05)
 
 
 def test_table2_deltas_are_paired_by_seed_with_scipy_p_values(table2):
@@ -207,7 +240,8 @@ def test_table2_verdicts_flag_a_cell_that_failed_to_train(tmp_path):
     """A run whose training collapsed (constant prediction, AUC 0.5) is called out as such."""
     write_runs(tmp_path, {"base": [0.790, 0.792, 0.794], "v5": [0.5, 0.5001, 0.4999]},
                model="pnn")
-    table = reporting.table2(reporting.load_runs(tmp_path), "movielens-1m", ["pnn"])
+    table = reporting.table2(reporting.load_runs(tmp_path), "movielens-1m", ["pnn"], "v5",
+                             alpha=0.05)
     lines = reporting.table2_verdicts(table)
     assert lines[0].startswith("DOES NOT REPRODUCE: pnn + APG (v5) — ours Δ -29.20")
     assert lines[-1].startswith("CAUTION: ['pnn-apg'] ended at chance level")
@@ -219,7 +253,7 @@ def test_table2_names_missing_runs(tmp_path):
     with pytest.raises(ValueError, match=r"no runs for \['pnn-v5', 'fibinet-base', "
                                          r"'fibinet-v5'\] on movielens-1m; run their training"):
         reporting.table2(reporting.load_runs(tmp_path), "movielens-1m",
-                         ["wdl", "pnn", "fibinet"])
+                         ["wdl", "pnn", "fibinet"], "v5", alpha=0.05)
 
 
 def timed(rounds: dict, device="cpu", dataset="movielens-1m") -> dict:
@@ -346,3 +380,33 @@ def test_throughput_bars_leave_headroom_for_the_legend_above_the_tallest_bar():
     reporting.throughput_bars(ax, throughput)
     assert ax.get_ylim() == pytest.approx((0, 216 * 1.3))
     plt.close(fig)
+
+
+def test_apg_v4_training_target_reads_the_throughput_stage():
+    stage = timed({"table2/wdl-base": [100, 50, 200], "table4/wdl-v4": [90, 40, 100]})
+    assert reporting.v4_training_verdict(stage, "wdl") == (
+        "MET: APG-wdl (v4, Table 4's condition) trains at 0.80× wdl, target 0.8× (the median "
+        "of the per-round ratios).")
+
+
+def test_tuning_choices_say_where_each_choice_lies(tmp_path):
+    pd.DataFrame({"table": "table2", "model": "wdl", "variant": ["base"] * 3 + ["v5"] * 3,
+                  "learning_rate": [0.001, 0.002, 0.005] * 2,
+                  "chosen": [False, True, False, True, False, False]}).to_csv(
+        tmp_path / "learning_rate.csv", index=False)
+    pd.DataFrame({"sweep": ["K", "K", "K", "P", "P", "second seed"], "rank": [2, 4, 8, 4, 4, 4],
+                  "overparam": [64, 64, 64, 16, 32, 16],
+                  "chosen": [False, False, False, True, False, False]}).to_csv(
+        tmp_path / "rank.csv", index=False)
+    pd.DataFrame({"strategy": ["group", "self"], "fields": ["user_id", None],
+                  "aggregation": [None, None], "chosen": [False, True]}).to_csv(
+        tmp_path / "condition.csv", index=False)
+    choices = reporting.tuning_choices(tmp_path).set_index(["knob", "run"])
+    assert choices.loc[("learning rate", "table2/wdl-base"), "position"] == "interior"
+    assert choices.loc[("learning rate", "table2/wdl-v5"), "position"] == "lower edge"
+    assert choices.loc[("learning rate", "table2/wdl-v5"), "grid"] == "0.001 0.002 0.005"
+    assert choices.loc[("K", "table2 (WDL + APG)"), ["chosen", "position"]].tolist() == [
+        4, "interior"]
+    assert choices.loc[("P", "table2 (WDL + APG)"), ["chosen", "grid", "position"]].tolist() == [
+        16, "16 32 64", "lower edge"]
+    assert choices.loc[("condition", "table2 (WDL + APG)"), "chosen"] == "self"

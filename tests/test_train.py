@@ -6,7 +6,8 @@ import torch
 
 from apg.models import ModelConfig, build_model
 from apg.tower import APGConfig
-from apg.train import (TrainConfig, TrainingError, fit, fit_seeds, resolve_device,
+from apg.runtime import resolve_device
+from apg.train import (TrainConfig, TrainingError, fit, fit_seeds,
                        seed_everything)
 
 
