@@ -151,6 +151,13 @@ def codes(processed_dir: Path, split: str, field: str) -> np.ndarray:
     return pq.read_table(Path(processed_dir) / f"{split}.parquet", columns=[field])[field].to_numpy()
 
 
+def read_predictions(stem: Path) -> pd.DataFrame:
+    """A run's saved test predictions: `<stem>.parquet` as the training runs write it, or
+    `<stem>.csv`, the text form committed for the notebooks' fixture (`make notebooks`)."""
+    parquet = stem.with_suffix(".parquet")
+    return pd.read_parquet(parquet) if parquet.exists() else pd.read_csv(stem.with_suffix(".csv"))
+
+
 def frequency_table(processed_dir: Path, predictions_dir: Path, models, apg_version: str,
                     fields, n_buckets: int, *, alpha: float) -> pd.DataFrame:
     """`bucket_deltas` for every backbone of Table 2 and every field: the test rows bucketed by
@@ -163,8 +170,7 @@ def frequency_table(processed_dir: Path, predictions_dir: Path, models, apg_vers
         buckets = frequency_buckets(codes(processed_dir, "train", field),
                                     codes(processed_dir, "test", field), n_buckets)
         for model in models:
-            predictions = {variant: pd.read_parquet(Path(predictions_dir)
-                                                    / f"{model}-{variant}.parquet")
+            predictions = {variant: read_predictions(Path(predictions_dir) / f"{model}-{variant}")
                            for variant in ("base", apg_version)}
             deltas = bucket_deltas(bucket_aucs(buckets, labels, predictions), "base",
                                    apg_version, alpha=alpha)

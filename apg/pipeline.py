@@ -190,13 +190,15 @@ def run_notebook(source: str, output: str, parameters: dict, root: Path) -> None
 
     out = root / output
     out.parent.mkdir(parents=True, exist_ok=True)
+    running = out.with_name(out.name + ".running")    # never the source, which may be `out`
     try:
-        papermill.execute_notebook(str(root / source), str(out), parameters=parameters,
+        papermill.execute_notebook(str(root / source), str(running), parameters=parameters,
                                    kernel_name="python3", cwd=str(root), progress_bar=False)
     except BaseException:
-        out.unlink(missing_ok=True)
+        running.unlink(missing_ok=True)
         raise
-    strip_run_metadata(out)
+    strip_run_metadata(running)
+    running.replace(out)
 
 
 def stage_train(root: Path, params: dict, table: str, model: str, variant: str) -> None:
@@ -330,15 +332,19 @@ def record_notebooks(root: Path, notebooks: list[str] | None = None) -> None:
     fixture-profile run of the pipeline, in a copy). Note that train.ipynb is a dependency of the training stages:
     re-recording it makes `dvc repro` train again."""
     if not notebooks:
+        import pandas as pd
+
         fixture = run_profile("fixture", root / ".profiles" / "fixture", root)
-        copies = {"metrics": "metrics",                      # what the reports read
-                  "predictions/fixture/table2": "data/predictions/fixture/table2"}
-        for kind, source in copies.items():
-            target = root / "notebooks" / "fixtures" / kind
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(fixture / source, target,
-                            ignore=shutil.ignore_patterns(".gitignore"))
+        fixtures = root / "notebooks" / "fixtures"
+        for kind in ("metrics", "predictions"):
+            if (fixtures / kind).exists():
+                shutil.rmtree(fixtures / kind)
+        shutil.copytree(fixture / "metrics", fixtures / "metrics",    # what the reports read
+                        ignore=shutil.ignore_patterns(".gitignore"))
+        predictions = fixtures / "predictions" / "fixture" / "table2"
+        predictions.mkdir(parents=True)
+        for saved in sorted((fixture / "data" / "predictions" / "fixture" / "table2").glob("*.parquet")):
+            pd.read_parquet(saved).to_csv(predictions / f"{saved.stem}.csv", index=False)   # text in git
         notebooks = [str(p.relative_to(root)) for p in sorted((root / "notebooks").glob("*.ipynb"))]
     for notebook in notebooks:
         run_notebook(notebook, notebook, {}, root)

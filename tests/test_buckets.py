@@ -199,3 +199,16 @@ def test_verdict_with_one_seed_partly_holds_for_want_of_an_interval():
     verdict = rare_bucket_verdict(bucket_deltas(aucs, alpha=0.05), alpha=0.05)
     assert verdict.startswith("PARTLY:")
     assert "+0.80" in verdict and "no CI with one seed" in verdict and "nan" not in verdict
+
+
+def test_read_predictions_takes_parquet_or_the_committed_csv(tmp_path):
+    from apg.buckets import read_predictions
+
+    frame = pd.DataFrame({"seed_1": [0.25, 0.5], "seed_2": [0.75, 0.125]}, dtype="float32")
+    frame.to_parquet(tmp_path / "wdl-base.parquet")
+    (frame * 0 + 0.5).to_csv(tmp_path / "wdl-base.csv", index=False)   # parquet wins
+    (frame * 2).to_csv(tmp_path / "wdl-v5.csv", index=False)
+    pd.testing.assert_frame_equal(read_predictions(tmp_path / "wdl-base"), frame)
+    pd.testing.assert_frame_equal(read_predictions(tmp_path / "wdl-v5"), (frame * 2).astype("float64"))
+    with pytest.raises(FileNotFoundError):
+        read_predictions(tmp_path / "pnn-base")

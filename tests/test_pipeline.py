@@ -341,3 +341,20 @@ def test_a_notebook_that_fails_leaves_no_result_behind(tmp_path):
     with pytest.raises(PapermillExecutionError, match="the run failed"):
         run_notebook("failing.ipynb", "reports/runs/out.ipynb", {}, tmp_path)
     assert not (tmp_path / "reports" / "runs" / "out.ipynb").exists()
+    assert list((tmp_path / "reports" / "runs").iterdir()) == []
+
+
+def test_a_notebook_that_fails_in_place_is_kept(tmp_path):
+    """`make notebooks` records in place (output = source): a failure must not delete it."""
+    from papermill.exceptions import PapermillExecutionError
+
+    from apg.pipeline import run_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('the run failed')")]
+    nbformat.write(nb, tmp_path / "notebook.ipynb")
+    source = (tmp_path / "notebook.ipynb").read_bytes()
+    with pytest.raises(PapermillExecutionError, match="the run failed"):
+        run_notebook("notebook.ipynb", "notebook.ipynb", {}, tmp_path)
+    assert (tmp_path / "notebook.ipynb").read_bytes() == source
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebook.ipynb"]
