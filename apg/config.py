@@ -156,6 +156,17 @@ class ReportConfig:
 
 
 @dataclass
+class Figure1Config:
+    """The `figure1:` section of params.yaml: active against cold users (`apg.activity`; no
+    defaults here: params.yaml is their one source)."""
+
+    user_field: str                       # whose activity groups are compared
+    attribute: str                        # a user property whose distribution should look alike
+    quantile: float                       # cold: counts at or below it; active: at or above 1 - it
+    seed: int                             # the activity-matched CTR samples
+
+
+@dataclass
 class EfficiencyConfig:
     """The `efficiency:` section of params.yaml: what Table 5 measures and how."""
 

@@ -183,14 +183,15 @@ def strip_run_metadata(path: Path) -> None:
 
 
 def run_notebook(source: str, output: str, parameters: dict, root: Path) -> None:
-    """Execute a notebook with papermill from the project root, then strip its metadata. A
-    notebook that fails is removed, so nothing that looks like a result stays behind (the
-    error and the failing cell's traceback are raised)."""
+    """Execute a notebook with papermill from the project root into `<name>.running.ipynb`,
+    strip its metadata and move it to `output`. A notebook that fails is removed, so nothing
+    that looks like a result stays behind, and its source (which may be `output`) is never
+    touched (the error and the failing cell's traceback are raised)."""
     import papermill
 
     out = root / output
     out.parent.mkdir(parents=True, exist_ok=True)
-    running = out.with_name(out.name + ".running")    # never the source, which may be `out`
+    running = out.with_suffix(".running.ipynb")
     try:
         papermill.execute_notebook(str(root / source), str(running), parameters=parameters,
                                    kernel_name="python3", cwd=str(root), progress_bar=False)
@@ -226,7 +227,7 @@ def table4_base_metrics(params: dict) -> str:
     return run_paths(params["data"]["dataset"], "table2", model, "base")["metrics"]
 
 
-REPORTS = ("table2", "table4", "claims")
+REPORTS = ("table2", "table4", "figure1", "claims")
 TUNING_DIR = "reports/tuning"
 ROBUSTNESS_DIR = "reports/robustness"
 
@@ -234,14 +235,18 @@ ROBUSTNESS_DIR = "reports/robustness"
 def report_parameters(params: dict, name: str) -> dict:
     """The papermill parameters of notebooks/report_NAME.ipynb: where its inputs are, the
     table's params (Table 2: its backbones and APG version; Table 4: its backbone and
-    versions) and the `report:` section."""
-    from apg.config import ReportConfig
+    versions; Figure 1: the `figure1:` section) and the `report:` section."""
+    from apg.config import Figure1Config, ReportConfig
 
     if name not in REPORTS:
         raise ValueError(f"unknown report {name!r}; choose one of {REPORTS}")
     ReportConfig(**params["report"])                 # refuse unknown keys and bad values early
     dataset = params["data"]["dataset"]
     common = {"dataset": dataset, **REPORT_DIRS, "report_section": params["report"]}
+    if name == "figure1":
+        Figure1Config(**params["figure1"])
+        return {**common, "data_dir": data_paths(dataset)["processed"],
+                "figure1_section": params["figure1"]}
     if name == "claims":
         return {**common, "inputs_dir": REPORT_DIRS["tables_dir"], "robustness_dir": ROBUSTNESS_DIR}
     inputs = {"metrics_dir": f"metrics/{dataset}/{name}", "tuning_dir": TUNING_DIR}

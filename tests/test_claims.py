@@ -6,7 +6,7 @@ import pytest
 
 from apg import claims, paper
 from apg.claims import (DOES_NOT, NOT_RUN, PARTLY, REPRODUCES, UNTESTABLE, VERDICTS,
-                        close_verdict, count_verdict, gain_verdict, ledger,
+                        close_verdict, contrast_verdict, count_verdict, gain_verdict, ledger,
                         paper_inconsistencies, reduction_verdict, robust_verdict)
 
 ALPHA = 0.05
@@ -34,6 +34,26 @@ def test_close_count_and_robustness_rules():
     assert robust_verdict(REPRODUCES, [True, False]) == PARTLY
     assert robust_verdict(REPRODUCES, []) == REPRODUCES
     assert robust_verdict(PARTLY, [True]) == PARTLY
+
+
+@pytest.mark.parametrize("differs,alike,verdict", [
+    ([(0.3, 1e-9), (0.25, 1e-6)], (0.02, 0.6), REPRODUCES),     # CTR differs, age does not
+    ([(0.3, 1e-9), (0.25, 1e-6)], (0.10, 1e-4), PARTLY),        # age differs, but less
+    ([(0.3, 1e-9), (0.25, 1e-6)], (0.28, 1e-8), DOES_NOT),      # age differs as much
+    ([(0.3, 1e-9), (0.05, 0.30)], (0.02, 0.6), DOES_NOT)])      # gone under matched sampling
+def test_contrast_verdict(differs, alike, verdict):
+    assert contrast_verdict(differs, alike, ALPHA) == verdict
+
+
+def test_the_figure1_row_reads_the_figure1_table():
+    figure1 = pd.DataFrame([
+        {"panel": "ctr", "ks_d": 0.24, "p_value": 6e-31},
+        {"panel": "ctr_matched", "ks_d": 0.21, "p_value": 1e-24},
+        {"panel": "age", "ks_d": 0.12, "p_value": 1e-7}])
+    row = ledger({"figure1": figure1}, ALPHA).set_index("evidence").loc[
+        "reports/tables/figure1.csv"]
+    assert row["verdict"] == PARTLY
+    assert "0.24" in row["ours"] and "of age: 0.12" in row["ours"]
 
 
 def table2_rows(deltas: dict) -> pd.DataFrame:

@@ -30,7 +30,7 @@ def test_params_yaml_sets_every_parameter_of_the_training_notebook():
     assert set(passed) == notebook_parameters("train.ipynb")
 
 
-@pytest.mark.parametrize("name", ["table2", "table4", "claims"])
+@pytest.mark.parametrize("name", ["table2", "table4", "figure1", "claims"])
 def test_report_stage_sets_every_parameter_of_the_report_notebook(name):
     passed = report_parameters(load_params(ROOT), name)
     assert set(passed) == notebook_parameters(f"report_{name}.ipynb")
@@ -251,6 +251,12 @@ def test_end_to_end_pipeline_writes_the_ledger_curves_budgets_and_buckets(fixtur
     buckets = pd.read_csv(tables / "table2_buckets.csv")
     assert set(buckets["field"]) == set(params["report"]["frequency_fields"])
     assert set(buckets["model"]) == set(models)
+    figure1 = pd.read_csv(tables / "figure1.csv")
+    assert list(figure1["panel"]) == ["ctr", "ctr_matched", params["figure1"]["attribute"]]
+    assert figure1["ks_d"].between(0, 1).all() and (figure1["dataset"] == "fixture").all()
+    assert (fixture_run / "reports" / "figures" / "figure1.png").stat().st_size > 10_000
+    row = ledger[ledger["evidence"] == "reports/tables/figure1.csv"]
+    assert len(row) == 1 and row["verdict"].item() != "not yet run"
     curve = pd.read_csv(fixture_run / "metrics" / "fixture" / "curves" / "table2" / "wdl-base.csv")
     assert list(curve.columns) == ["epoch", "valid_auc", "valid_auc_min", "valid_auc_max",
                                    "n_seeds"]
