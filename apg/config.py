@@ -77,6 +77,20 @@ class ConditionConfig:
 
 
 @dataclass
+class MultiDomainConfig:
+    """The settings of Table 6's multi-domain baselines (apg/models/star.py, mmoe.py), whose
+    domain is the group-wise condition's field."""
+
+    experts: int = 4          # MMoE: expert towers shared by the domains
+    pn_min_rows: int = 32     # STAR: a domain's own batch moments need this many rows
+    aux_hidden: list[int] = field(default_factory=lambda: [32])   # STAR's auxiliary network
+
+    def __post_init__(self):
+        if self.experts < 1:
+            raise ValueError(f"multidomain.experts must be at least 1, got {self.experts!r}")
+
+
+@dataclass
 class ModelConfig:
     """The `model:` section of params.yaml plus the variant being trained."""
 
@@ -86,6 +100,7 @@ class ModelConfig:
     dropout: float = 0.0
     apg: APGConfig = field(default_factory=APGConfig)
     condition: ConditionConfig = field(default_factory=ConditionConfig)
+    multidomain: MultiDomainConfig = field(default_factory=MultiDomainConfig)
 
     @classmethod
     def from_params(cls, variant: str, model: dict, apg: dict | None = None,

@@ -75,7 +75,8 @@ def check_sections(params: dict) -> None:
 
     from apg.config import APGConfig, ConditionConfig, ModelConfig, TrainConfig
 
-    model_keys = {f.name for f in fields(ModelConfig)} - {"variant", "apg", "condition"}
+    model_keys = {f.name for f in fields(ModelConfig)} - {"variant", "apg", "condition",
+                                                          "multidomain"}
     expected = {"seeds": None, "model": model_keys,
                 "apg": {f.name for f in fields(APGConfig)},
                 "condition": {f.name for f in fields(ConditionConfig)},

@@ -28,8 +28,8 @@ def build(schema, name, variant, seed=0):
     return build_model(name, schema, config)
 
 
-def test_every_backbone_is_registered():
-    assert sorted(MODELS) == sorted(BACKBONES)
+def test_every_backbone_and_multidomain_baseline_is_registered():
+    assert sorted(MODELS) == sorted([*BACKBONES, "mmoe", "star"])   # tests/test_multidomain.py
 
 
 @pytest.mark.parametrize("name,variant", CASES)
