@@ -8,7 +8,9 @@
     self        z_i = h^{l-1}, the layer's own input (the tower passes it; no embedding here)
 
 Condition embeddings either reuse the model's feature embeddings (`share_embeddings=True`) or
-come from a table of their own.
+come from a table of their own. A multi-valued condition field (a movie's genres) stands for
+one group: its first listed value, the rule Table 6's domains follow (`apg.domains`), not the
+mean the model's features take.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from apg.layers import AttentionPooling
 from apg.features import FeatureEmbedding
 
 class Condition(nn.Module):
-    """Builds z_i from a batch: `condition(x, field_embeddings)`.
+    """Builds z_i from a batch: `condition(x, field_embeddings, embedding)`, `embedding` the
+    model's `FeatureEmbedding` (for multi-valued fields' first values when sharing it).
 
     Returns (B, dim) for group and mix_input, (B, k, dim_j) for mix_output and None for self.
     """
@@ -30,6 +33,8 @@ class Condition(nn.Module):
                  model_fields: list[str]):
         super().__init__()
         self.config = config
+        kinds = {f["name"]: f["kind"] for f in schema["fields"]}
+        self.multi = [f for f in config.fields if kinds.get(f) == "multi"]
         own_dim = config.dim or embedding_dim
         self.own_embedding = None
         if config.strategy != "self" and not config.share_embeddings:
@@ -55,11 +60,15 @@ class Condition(nn.Module):
         self.n_conditions = k if config.strategy == "mix_output" else 1
         self.output_aggregation = config.aggregation if config.strategy == "mix_output" else None
 
-    def forward(self, x: torch.Tensor, field_embeddings: torch.Tensor) -> torch.Tensor | None:
+    def forward(self, x: torch.Tensor, field_embeddings: torch.Tensor,
+                embedding: FeatureEmbedding) -> torch.Tensor | None:
         strategy = self.config.strategy
         if strategy == "self":
             return None
-        if self.own_embedding is not None:
+        if self.multi:
+            table = self.own_embedding if self.own_embedding is not None else embedding
+            z = torch.stack([table.first_value(x, f) for f in self.config.fields], 1)
+        elif self.own_embedding is not None:
             z = self.own_embedding(x)                                # (B, k, d)
         else:
             z = field_embeddings.index_select(1, self.field_index)  # (B, k, d)

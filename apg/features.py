@@ -9,6 +9,8 @@ non-padding entries.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -66,6 +68,8 @@ class FeatureEmbedding(nn.Module):
                 self._layout[-1] = ("single", self._layout[-1][1], len(column_index))
             else:
                 self._layout.append((kind, start, len(column_index)))
+        self._first = {name: start for name, start in zip(
+            names, [0, *itertools.accumulate(len(by_name[n]["columns"]) for n in names)])}
         self.register_buffer("column_index", torch.tensor(column_index), persistent=False)
         self._all_columns_in_order = column_index == list(range(len(all_columns)))
         self.register_buffer("offsets", torch.tensor(offsets), persistent=False)
@@ -76,6 +80,13 @@ class FeatureEmbedding(nn.Module):
     @property
     def n_fields(self) -> int:
         return len(self.fields)
+
+    def first_value(self, x: torch.Tensor, field: str) -> torch.Tensor:
+        """(B, dim): each row's embedding of the field's first value; for a multi-valued field
+        its first listed value, not the mean of all (the padding row when it has none)."""
+        start = self._first[field]
+        codes = x[:, self.column_index[start]] + self.offsets[start]
+        return self.table(codes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         codes = x if self._all_columns_in_order else x.index_select(1, self.column_index)

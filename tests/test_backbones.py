@@ -65,7 +65,7 @@ def test_the_apg_tower_adapts_to_the_condition(schema, splits, name):
     with torch.no_grad():
         for p in model.embedding.parameters():   # make user embeddings clearly distinct
             p.normal_(std=0.5)
-        z_other = model.condition(other, model.embedding(other))
+        z_other = model.condition(other, model.embedding(other), model.embedding)
         same = model(x)
         handle = model.condition.register_forward_hook(lambda module, args, z: z_other)
         swapped = model(x)

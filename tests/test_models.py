@@ -58,8 +58,8 @@ def test_the_apg_tower_adapts_to_the_condition(schema, splits, condition):
     with torch.no_grad():
         for p in model.embedding.parameters():   # make user embeddings clearly distinct
             p.normal_(std=0.5)
-        z1 = model.condition(x, model.embedding(x))
-        z2 = model.condition(other, model.embedding(other))
+        z1 = model.condition(x, model.embedding(x), model.embedding)
+        z2 = model.condition(other, model.embedding(other), model.embedding)
         assert not torch.allclose(model.tower(h, z1), model.tower(h, z2), atol=1e-5)
 
 
@@ -94,3 +94,24 @@ def test_unknown_model_and_variant_are_refused(schema):
 def test_output_concatenation_without_shared_factors_is_refused(schema, variant):
     with pytest.raises(ValueError, match="needs shared factors"):
         wdl(schema, variant, CONDITIONS["mix_output_concat"])
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_a_multi_valued_condition_field_is_its_first_value(schema, splits, share):
+    """Group-wise on genres: z_i is the embedding of the movie's first genre (the rule Table 6's
+    domains follow), whatever its other genres are, not their mean."""
+    condition = ConditionConfig("group", ["genres"], share_embeddings=share,
+                                dim=None if share else 4)
+    model = wdl(schema, "v4", condition)
+    columns = [c for f in schema["fields"] for c in f["columns"]]
+    first, second = columns.index("genres_0"), columns.index("genres_1")
+    x = splits["train"][0][:64].clone()
+    x[:, first] = torch.arange(64) % 5 + 1
+    table = model.embedding if share else model.condition.own_embedding
+    offset = table.offsets[table.fields.index("genres") if not share else first]
+    with torch.no_grad():
+        z = model.condition(x, model.embedding(x), model.embedding)
+        assert torch.equal(z, table.table.weight[x[:, first] + offset])
+        other = x.clone()
+        other[:, second] = torch.where(x[:, second] == 2, 3, 2)    # another second genre
+        assert torch.equal(model.condition(other, model.embedding(other), model.embedding), z)

@@ -37,5 +37,6 @@ class CTRModel(nn.Module):
 
     def deep(self, h: torch.Tensor, x: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         """Run the tower on h, conditioned on z_i built from this batch (Sec. 3.1.1)."""
-        z = self.condition(x, embeddings) if self.condition is not None else None
+        z = (self.condition(x, embeddings, self.embedding) if self.condition is not None
+             else None)
         return self.tower(h, z)
