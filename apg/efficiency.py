@@ -100,13 +100,18 @@ def table1_costs(version: str, input_dim: int, hidden_units: Sequence[int], rank
     return dict(macs=sum(c[0] for c in costs), memory=sum(c[1] for c in costs))
 
 
-def memory_counts(tower: nn.Module) -> dict[str, int]:
+def memory_counts(tower: nn.Module, tensors=None) -> dict[str, int]:
     """Values a tower's hidden layers hold: Table 5's memory, counted rather than profiled.
 
-    stored: every parameter value (weights, biases, generator weights and biases, shared U, V
-    or v5's unmerged factors); generated: values the generators emit per instance (0 for Base).
+    stored: every value (weights, biases, generator weights and biases, shared U, V or v5's
+    unmerged factors) of `tensors`, by default the tower's parameters; generated: values its
+    generators emit per instance (0 for Base). Table 6 counts a model this way with its
+    `hidden_tensors()`: what lies between the embeddings and the logit (WDL's tower and
+    output layer; STAR's normalisation with its running moments, star layers and auxiliary
+    network; MMoE's experts, gates and heads), never the embeddings or the wide part (the
+    paper's footnote 6).
     """
-    stored = sum(p.numel() for p in tower.parameters())
+    stored = sum(p.numel() for p in (tower.parameters() if tensors is None else tensors))
     generated = sum(m.generator.out_dim for m in tower.modules() if isinstance(m, APGLinear))
     return dict(stored=stored, generated=generated)
 

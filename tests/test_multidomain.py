@@ -198,3 +198,33 @@ def test_multidomain_models_refuse_a_setting_without_one_domain_field(schema, na
                                                 aggregation="concat"))
     with pytest.raises(ValueError, match="group-wise condition"):
         build_model(name, schema, bad)
+
+
+def test_table6_memory_of_each_method_by_hand(schema):
+    """Stored hidden-layer values (and APG's per-instance generated ones) on small shapes."""
+    from apg.efficiency import memory_counts
+    from apg.tower import APGConfig
+
+    n_fields, dim = len(schema["fields"]), 8
+    genres = next(f["vocab_size"] for f in schema["fields"] if f["name"] == "genres")
+    d_in = n_fields * dim
+    tower = (d_in * 16 + 16) + (16 * 8 + 8)
+    head = 8 + 1
+
+    def counts(name, **overrides):
+        config = domain_config(**overrides)
+        model = build_model(name, schema, config)
+        return memory_counts(model, model.hidden_tensors())
+
+    assert counts("wdl") == {"stored": tower + head, "generated": 0}
+    star_layers = (tower + head) * (1 + genres)              # shared + one copy per domain
+    norm = 4 * d_in * (1 + genres)       # γ, β and the running moments, shared and per domain
+    aux = (d_in + dim) * 32 + 32 + 32 + 1
+    assert counts("star") == {"stored": star_layers + norm + aux, "generated": 0}
+    experts = 3 * tower
+    gates_and_heads = genres * (3 * d_in + 3) + genres * (8 + 1)
+    assert counts("mmoe", experts=3) == {"stored": experts + gates_and_heads, "generated": 0}
+    apg = build_model("wdl", schema, ModelConfig(
+        variant="v4", embedding_dim=dim, hidden_units=[16, 8], apg=APGConfig(rank=4),
+        condition=ConditionConfig(strategy="group", fields=["genres"])))
+    assert memory_counts(apg, apg.hidden_tensors())["generated"] == 2 * 4 * 4   # S_i per layer

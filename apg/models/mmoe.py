@@ -73,7 +73,7 @@ class MMoE(CTRModel):
         head = (self.head_weight.index_select(0, domain) * mixed).sum(-1)
         return head + self.head_bias.index_select(0, domain) + self.wide(x)
 
-    def hidden_parameters(self) -> list[nn.Parameter]:
+    def hidden_tensors(self) -> list[nn.Parameter]:
         """What Table 6's memory counts: the experts, the gates and the heads (not the
         embeddings, as in the paper's footnote 6)."""
         return [*self.experts.parameters(), self.gate_weight, self.gate_bias,

@@ -157,8 +157,10 @@ class STAR(CTRModel):
             a = layer(a) if i == len(self.auxiliary) - 1 else F.relu(layer(a))
         return (self.head(h, groups) + a).squeeze(-1) + self.wide(x)
 
-    def hidden_parameters(self) -> list[nn.Parameter]:
-        """What Table 6's memory counts: PN, the star tower with its output layer and the
-        auxiliary network (not the embeddings, as in the paper's footnote 6)."""
-        return [p for module in (self.norm, *self.layers, self.head, *self.auxiliary)
-                for p in module.parameters()]
+    def hidden_tensors(self) -> list[torch.Tensor]:
+        """What Table 6's memory counts: PN with its running moments, the star tower with its
+        output layer and the auxiliary network (not the embeddings, as in the paper's
+        footnote 6)."""
+        moments = [b for b in self.norm.buffers() if b.is_floating_point()]
+        return [*moments, *(p for module in (self.norm, *self.layers, self.head,
+                                             *self.auxiliary) for p in module.parameters())]

@@ -22,3 +22,8 @@ class WDL(CTRModel):
         e = self.embedding(x)
         deep = self.head(self.deep(e.flatten(1), x, e)).squeeze(-1)
         return deep + self.wide(x)
+
+    def hidden_tensors(self) -> list[nn.Parameter]:
+        """What Table 6's memory counts (`apg.efficiency.memory_counts`): the deep tower, APG
+        generators included, and its output layer."""
+        return [*self.tower.parameters(), *self.head.parameters()]
