@@ -182,7 +182,8 @@ def table2_verdicts(table: pd.DataFrame) -> list[str]:
     """Table 2's claim, "APG improves every backbone" (Sec. 4.2), checked per backbone.
 
     REPRODUCES: our gain is at least the paper's 0.1 points and significant in the paired
-    test; WEAKER: a gain, but not both; DOES NOT REPRODUCE: no gain. Then a summary, with the
+    test; PARTLY: a gain, but not both; DOES NOT REPRODUCE: no gain (the words and rule of the
+    claims ledger, `apg.claims.gain_verdict`). Then a summary, with the
     paper's average Δ recomputed from its AUCs beside its printed Ave.
     """
     apg = table[table["variant"] == "apg"]
@@ -195,7 +196,7 @@ def table2_verdicts(table: pd.DataFrame) -> list[str]:
             shortfalls = [text for text, short in
                           (("below the paper's 0.1-point threshold", not row["beyond_0.1"]),
                            ("not significant", not row["significant"])) if short]
-            verdict, detail = "WEAKER", ", " + " and ".join(shortfalls)
+            verdict, detail = "PARTLY", ", " + " and ".join(shortfalls)
         else:
             verdict, detail = "DOES NOT REPRODUCE", ""
         printed = ("" if np.isclose(row["paper_delta_printed"], row["paper_delta"])

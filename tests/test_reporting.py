@@ -227,7 +227,7 @@ def test_table2_verdicts_count_what_reproduces(table2):
                         f"(p = {table2['p_value'][1]:.2g}); paper Δ +0.52, printed +0.39.")
     assert lines[1].startswith("DOES NOT REPRODUCE: pnn + APG (v5) — ours Δ -0.10")
     assert lines[1].endswith("paper Δ +0.17.")
-    assert lines[2].startswith("WEAKER: deepfm + APG (v5) — ours Δ +0.04")
+    assert lines[2].startswith("PARTLY: deepfm + APG (v5) — ours Δ +0.04")
     assert "below the paper's 0.1-point threshold and not significant" in lines[2]
     assert lines[3] == ("SUMMARY: 1 of the paper's 3 improvements reproduce; 2 of 3 are "
                         "positive, 1 significant gains in the paired test. Average Δ: ours "
