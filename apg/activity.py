@@ -27,6 +27,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 from scipy import stats
 
+from apg.data.batches import load_schema
+
 GROUPS = ("cold", "active")
 
 
@@ -115,7 +117,7 @@ def figure1_table(train: pd.DataFrame, user_field: str, attribute: str,
 
 def read_train(processed_dir: Path, user_field: str, attribute: str) -> pd.DataFrame:
     """The user, attribute and label columns of a preprocessed training split."""
-    schema = json.loads((Path(processed_dir) / "schema.json").read_text(encoding="utf-8"))
+    schema = load_schema(processed_dir)
     columns = [user_field, attribute, schema["label"]]
     table = pq.read_table(Path(processed_dir) / "train.parquet", columns=columns).to_pandas()
     return table.rename(columns={schema["label"]: "label"})

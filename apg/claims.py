@@ -217,22 +217,26 @@ def _merged_v5(tables):
     return ours, REPRODUCES if bool(target["met"]) and same_memory else DOES_NOT
 
 
+def figure1_check(figure1: pd.DataFrame, alpha: float) -> tuple[str, str]:
+    """Figure 1 (what we found, verdict): user CTR differs between cold and active users (also
+    against active users re-measured on cold-sized samples, `apg.activity`), the attribute
+    (age) does not. `figure1` is `apg.activity.figure1_table`'s panel table."""
+    panels = figure1.set_index("panel")
+    ctr, matched = panels.loc["ctr"], panels.loc["ctr_matched"]
+    attribute = panels.drop(index=["ctr", "ctr_matched"]).iloc[0]
+    ours = (f"KS D of user CTR, cold vs active: {ctr.ks_d:.2f} (p = {ctr.p_value:.1g}), "
+            f"{matched.ks_d:.2f} against activity-matched samples (p = "
+            f"{matched.p_value:.1g}); of {attribute.name}: {attribute.ks_d:.2f} (p = "
+            f"{attribute.p_value:.1g})")
+    verdict = contrast_verdict([(ctr.ks_d, ctr.p_value), (matched.ks_d, matched.p_value)],
+                               (attribute.ks_d, attribute.p_value), alpha)
+    return ours, verdict
+
+
 def _figure1(alpha: float):
-    """Figure 1: user CTR differs between cold and active users (also against active users
-    re-measured on cold-sized samples, `apg.activity`), the attribute (age) does not."""
     def check(tables):
-        if not _need(tables, "figure1"):
-            return "", NOT_RUN
-        panels = tables["figure1"].set_index("panel")
-        ctr, matched = panels.loc["ctr"], panels.loc["ctr_matched"]
-        attribute = panels.drop(index=["ctr", "ctr_matched"]).iloc[0]
-        ours = (f"KS D of user CTR, cold vs active: {ctr.ks_d:.2f} (p = {ctr.p_value:.1g}), "
-                f"{matched.ks_d:.2f} against activity-matched samples (p = "
-                f"{matched.p_value:.1g}); of {attribute.name}: {attribute.ks_d:.2f} (p = "
-                f"{attribute.p_value:.1g})")
-        verdict = contrast_verdict([(ctr.ks_d, ctr.p_value), (matched.ks_d, matched.p_value)],
-                                   (attribute.ks_d, attribute.p_value), alpha)
-        return ours, verdict
+        return figure1_check(tables["figure1"], alpha) if _need(tables, "figure1") else (
+            "", NOT_RUN)
     return check
 
 

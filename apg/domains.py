@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from apg.config import ModelConfig
+
 
 class DomainIndex(nn.Module):
     """Maps x (B, n_columns) to each row's domain, a code in [0, n_domains)."""
@@ -25,6 +27,16 @@ class DomainIndex(nn.Module):
         self.field = field
         self.column = columns.index(by_name[field]["columns"][0])
         self.n_domains = by_name[field]["vocab_size"]
+
+    @classmethod
+    def of_model(cls, schema: dict, config: ModelConfig, model: str) -> "DomainIndex":
+        """The domain of a multi-domain `model` (STAR, MMoE): its config's group-wise
+        condition field; such a model has no APG layers."""
+        if config.variant != "base" or config.condition.strategy != "group":
+            raise ValueError(f"{model} takes its domain from a group-wise condition (one "
+                             "field) and has no APG layers: variant 'base', "
+                             "condition.strategy 'group'")
+        return cls(schema, config.condition.fields[0])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, self.column]

@@ -48,10 +48,7 @@ class MMoE(CTRModel):
 
     def __init__(self, schema: dict, config: ModelConfig):
         super().__init__(schema, config)
-        if config.variant != "base" or config.condition.strategy != "group":
-            raise ValueError("MMoE takes its domain from a group-wise condition (one field) "
-                             "and has no APG layers: variant 'base', condition.strategy 'group'")
-        self.domain = DomainIndex(schema, config.condition.fields[0])
+        self.domain = DomainIndex.of_model(schema, config, "MMoE")
         n_domains, n_experts = self.domain.n_domains, config.multidomain.experts
         in_dim = self.embedding.n_fields * config.embedding_dim
         self.wide = FirstOrder(schema)

@@ -127,10 +127,7 @@ class STAR(CTRModel):
 
     def __init__(self, schema: dict, config: ModelConfig):
         super().__init__(schema, config)
-        if config.variant != "base" or config.condition.strategy != "group":
-            raise ValueError("STAR takes its domain from a group-wise condition (one field) "
-                             "and has no APG layers: variant 'base', condition.strategy 'group'")
-        self.domain = DomainIndex(schema, config.condition.fields[0])
+        self.domain = DomainIndex.of_model(schema, config, "STAR")
         n_domains, dim = self.domain.n_domains, config.embedding_dim
         in_dim = self.embedding.n_fields * dim
         self.wide = FirstOrder(schema)
