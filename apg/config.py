@@ -106,11 +106,14 @@ class ModelConfig:
     def from_params(cls, variant: str, model: dict, apg: dict | None = None,
                     condition: dict | None = None) -> "ModelConfig":
         """Build from plain dicts (params.yaml sections); unknown keys are an error. A Base
-        model reads no APG or condition section (None)."""
+        model reads no APG or condition section (None). A multi-domain baseline's settings
+        (`table6.multidomain`) come as the model section's key `multidomain`."""
         if variant != "base" and (apg is None or condition is None):
             raise ValueError(f"variant {variant!r} needs the `apg:` and `condition:` sections")
+        model = dict(model)
+        multidomain = MultiDomainConfig(**(model.pop("multidomain", None) or {}))
         return cls(variant=variant, **model, apg=APGConfig(**(apg or {})),
-                   condition=ConditionConfig(**(condition or {})))
+                   condition=ConditionConfig(**(condition or {})), multidomain=multidomain)
 
 
 @dataclass
@@ -179,6 +182,24 @@ class Figure1Config:
     attribute: str                        # a user property whose distribution should look alike
     quantile: float                       # cold: counts at or below it; active: at or above 1 - it
     seed: int                             # the activity-matched CTR samples
+
+
+@dataclass
+class Figure6Config:
+    """The `figure6:` section of params.yaml: the S_i of Table 6's APG per group against the
+    groups' similarity in the data (`apg.generated`, `apg.similarity`; no defaults here:
+    params.yaml is their one source)."""
+
+    setting: str                          # the Table 6 setting whose groups are drawn (cg)
+    min_rows: int                         # rows a user needs in a group for a CTR there
+    permutations: int                     # of the Mantel test
+    seed: int                             # of the permutations
+
+    def __post_init__(self):
+        for name in ("min_rows", "permutations"):
+            if not getattr(self, name) >= 1:
+                raise ValueError(f"figure6.{name} must be at least 1, got "
+                                 f"{getattr(self, name)!r}")
 
 
 @dataclass

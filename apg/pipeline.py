@@ -1,9 +1,11 @@
 """The pipeline's stage commands (run by dvc.yaml) and the quick / fixture profiles.
 
     python -m apg.pipeline train TABLE MODEL VARIANT   notebooks/train.ipynb via papermill
+                                                 (Table 6: train table6 METHOD SETTING)
     python -m apg.pipeline throughput            notebooks/throughput.ipynb (Table 2's speed)
     python -m apg.pipeline report NAME           notebooks/report_NAME.ipynb (table2, table4,
-                                                 claims: the ledger) via papermill
+                                                 table6, figure1, figure6, claims: the
+                                                 ledger) via papermill
     python -m apg.pipeline efficiency [--device] notebooks/efficiency.ipynb (Table 5)
     python -m apg.pipeline profile NAME [--dir]  the whole chain in a copy, with a profile
     python -m apg.pipeline record-notebooks [NB] re-record the outputs saved in notebooks/
@@ -47,7 +49,8 @@ def data_paths(dataset: str) -> dict[str, str]:
     return {"raw": f"data/raw/{dataset}", "processed": f"data/processed/{dataset}"}
 
 
-TABLES = ("table2", "table4")
+TABLES = ("table2", "table4", "table6")
+TABLE6_METHODS = ("mmoe", "star", "apg")   # Table 6's rows beside Base, in the paper's order
 
 
 def run_paths(dataset: str, table: str, model: str, variant: str) -> dict[str, str]:
@@ -61,11 +64,66 @@ def run_paths(dataset: str, table: str, model: str, variant: str) -> dict[str, s
 
 
 def run_condition(params: dict, table: str) -> dict:
-    """The condition of a table's APG runs: `condition:`, with `table4.condition` merged over
-    it for Table 4 (all versions, v1 included, must afford it; README, "Decisions")."""
+    """The condition of Table 2's or Table 4's APG runs: `condition:`, with `table4.condition`
+    merged over it for Table 4 (all versions, v1 included, must afford it; README,
+    "Decisions")."""
+    if table not in ("table2", "table4"):
+        raise ValueError(f"unknown table {table!r} for a condition; choose table2 or table4 "
+                         "(Table 6's runs take theirs from table6.settings, `run_spec`)")
+    condition = merge(params["condition"], params[table].get("condition") or {})
+    unknown = set(condition) - set(params["condition"])
+    if unknown:
+        raise ValueError(f"params.yaml `{table}.condition:` has unknown key(s) {sorted(unknown)};"
+                         f" its keys are those of `condition:`, {sorted(params['condition'])}")
+    return condition
+
+
+def table6_field(params: dict, setting: str) -> str:
+    """The field of a Table 6 setting (`table6.settings`: cg the movie's genre, fg the movie):
+    APG's group-wise condition and, for MMoE and STAR, their domain (`apg.domains`)."""
+    settings = params["table6"]["settings"]
+    if setting not in settings:
+        raise ValueError(f"unknown Table 6 setting {setting!r}; table6.settings has "
+                         f"{sorted(settings)}")
+    return settings[setting]
+
+
+def table6_methods(params: dict) -> list[str]:
+    """Table 6's methods beside its Base row: the multi-domain baselines, then APG."""
+    return [*params["table6"]["baselines"], "apg"]
+
+
+def run_spec(params: dict, table: str, model: str, variant: str) -> dict:
+    """What one run of a table trains: the model to build, its tower's variant, its condition
+    (None for a Base run with no domain) and its model section.
+
+    Tables 2 and 4 name the backbone and the variant. Table 6 names a method (one of
+    `table6.baselines`, or "apg") and a setting (`table6_field`): MMoE and STAR are Base models
+    whose domain is the setting's field, with `table6.multidomain` in their model section (and
+    no other condition key, none of which they read); "apg" is `table6.model` with APG
+    `table6.apg_version`, conditioned group-wise on that field (`condition:` merged under it).
+    """
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; choose one of {TABLES}")
-    return merge(params["condition"], params[table].get("condition") or {})
+    if table != "table6":
+        return {"model": model, "variant": variant, "model_section": params["model"],
+                "condition": None if variant == "base" else run_condition(params, table)}
+    table6, field = params["table6"], table6_field(params, variant)
+    unknown = set(table6["baselines"]) - set(TABLE6_METHODS[:-1])
+    if unknown:
+        raise ValueError(f"table6.baselines: unknown method(s) {sorted(unknown)}; choose from "
+                         f"{list(TABLE6_METHODS[:-1])}")
+    if model == "apg":
+        return {"model": table6["model"], "variant": table6["apg_version"],
+                "model_section": params["model"],
+                "condition": merge(params["condition"], {"strategy": "group", "fields": [field],
+                                                         "aggregation": None})}
+    if model not in table6["baselines"]:
+        raise ValueError(f"unknown Table 6 method {model!r}; choose one of "
+                         f"{[*table6['baselines'], 'apg']}")
+    return {"model": model, "variant": "base", "condition": {"strategy": "group",
+                                                             "fields": [field]},
+            "model_section": {**params["model"], "multidomain": table6["multidomain"]}}
 
 
 def check_sections(params: dict) -> None:
@@ -97,7 +155,8 @@ def check_sections(params: dict) -> None:
 
 def learning_rate(params: dict, table: str, model: str, variant: str) -> float:
     """The run's own learning rate, `learning_rates.<table>.<model>.<variant>` (each chosen on
-    validation by `make tune`; Table 4's Base is Table 2's)."""
+    validation by `make tune`; Table 4's Base is Table 2's; Table 6's model is a method and
+    its variant a setting)."""
     rates = ((params.get("learning_rates") or {}).get(table) or {}).get(model) or {}
     if variant not in rates:
         raise ValueError(f"params.yaml `learning_rates.{table}.{model}` has no rate for "
@@ -109,27 +168,23 @@ def learning_rate(params: dict, table: str, model: str, variant: str) -> float:
 def train_parameters(params: dict, table: str, model: str, variant: str,
                      out: str | None = None) -> dict:
     """The papermill parameters of notebooks/train.ipynb for one (model, variant) run of a
-    table: params.yaml's sections as they are, the table's condition, the run's learning rate
-    in the train section. A Base run gets no APG or condition section: nothing in them changes
-    it. `out` names the folder its files go to (default: the table's)."""
+    table (`run_spec`): params.yaml's sections as they are, the run's condition, its learning
+    rate in the train section. A Base run gets no APG section, nor a condition unless it is a
+    multi-domain baseline's domain: nothing else in them changes it. `out` names the folder
+    its files go to (default: the table's)."""
     check_sections(params)
     dataset = params["data"]["dataset"]
-    condition = run_condition(params, table)
-    unknown = set(condition) - set(params["condition"])
-    if unknown:
-        raise ValueError(f"params.yaml `{table}.condition:` has unknown key(s) {sorted(unknown)};"
-                         f" its keys are those of `condition:`, {sorted(params['condition'])}")
+    spec = run_spec(params, table, model, variant)
     paths = run_paths(dataset, out or table, model, variant)
-    base = variant == "base"
     return {
         "dataset": dataset,
         "data_dir": data_paths(dataset)["processed"],
-        "model": model,
-        "variant": variant,
+        "model": spec["model"],
+        "variant": spec["variant"],
         "seeds": list(params["seeds"]),
-        "model_section": params["model"],
-        "apg_section": None if base else params["apg"],
-        "condition_section": None if base else condition,
+        "model_section": spec["model_section"],
+        "apg_section": None if spec["variant"] == "base" else params["apg"],
+        "condition_section": spec["condition"],
         "train_section": {**params["train"],
                           "learning_rate": learning_rate(params, table, model, variant)},
         "metrics_path": paths["metrics"],
@@ -217,18 +272,32 @@ def stage_throughput(root: Path, params: dict) -> None:
 REPORT_DIRS = {"tables_dir": "reports/tables", "figures_dir": "reports/figures"}
 
 
-def table4_base_metrics(params: dict) -> str:
-    """Table 4's Base row is Table 2's Base run of the same backbone: same seeds, split, model
-    and learning rate, and a Base run has no condition, so training it twice would repeat it."""
-    model = params["table4"]["model"]
+def base_metrics(params: dict, table: str) -> str:
+    """Table 4's and Table 6's Base row is Table 2's Base run of the same backbone: same seeds,
+    split, model and learning rate, and a Base run has no condition, so training it twice would
+    repeat it."""
+    model = params[table]["model"]
     if model not in params["table2"]["models"]:
-        raise ValueError(f"table4.model {model!r} is not among table2.models "
-                         f"{params['table2']['models']}; Table 4 takes its Base row from "
+        raise ValueError(f"{table}.model {model!r} is not among table2.models "
+                         f"{params['table2']['models']}; {table} takes its Base row from "
                          "Table 2's runs, so add it there")
     return run_paths(params["data"]["dataset"], "table2", model, "base")["metrics"]
 
 
-REPORTS = ("table2", "table4", "figure1", "claims")
+SPEC_KEYS = ("model", "variant", "model_section", "apg_section", "condition_section")
+
+
+def table6_specs(params: dict) -> dict[str, dict]:
+    """How each of Table 6's runs builds its model (`train_parameters`' SPEC_KEYS), Base (Table
+    2's run) first: what the report counts the memory of."""
+    runs = {"base": ("table2", params["table6"]["model"], "base")}
+    runs |= {f"{m}-{s}": ("table6", m, s) for m in table6_methods(params)
+             for s in params["table6"]["settings"]}
+    return {name: {k: v for k, v in train_parameters(params, *run).items() if k in SPEC_KEYS}
+            for name, run in runs.items()}
+
+
+REPORTS = ("table2", "table4", "table6", "figure1", "figure6", "claims")
 TUNING_DIR = "reports/tuning"
 ROBUSTNESS_DIR = "reports/robustness"
 
@@ -236,8 +305,10 @@ ROBUSTNESS_DIR = "reports/robustness"
 def report_parameters(params: dict, name: str) -> dict:
     """The papermill parameters of notebooks/report_NAME.ipynb: where its inputs are, the
     table's params (Table 2: its backbones and APG version; Table 4: its backbone and
-    versions; Figure 1: the `figure1:` section) and the `report:` section."""
-    from apg.config import Figure1Config, ReportConfig
+    versions; Table 6: its methods, settings and how each run builds its model; Figures 1 and
+    6: their sections, and for Figure 6 the Table 6 run it retrains) and the `report:`
+    section."""
+    from apg.config import Figure1Config, Figure6Config, ReportConfig
 
     if name not in REPORTS:
         raise ValueError(f"unknown report {name!r}; choose one of {REPORTS}")
@@ -248,11 +319,24 @@ def report_parameters(params: dict, name: str) -> dict:
         Figure1Config(**params["figure1"])
         return {**common, "data_dir": data_paths(dataset)["processed"],
                 "figure1_section": params["figure1"]}
+    if name == "table6":
+        return {**common, "metrics_dir": f"metrics/{dataset}/table6",
+                "base_metrics": base_metrics(params, "table6"), "tuning_dir": TUNING_DIR,
+                "data_dir": data_paths(dataset)["processed"],
+                "methods": table6_methods(params), "settings": params["table6"]["settings"],
+                "specs": table6_specs(params)}
+    if name == "figure6":
+        Figure6Config(**params["figure6"])
+        setting = params["figure6"]["setting"]
+        return {**common, "data_dir": data_paths(dataset)["processed"],
+                "figure6_section": params["figure6"],
+                "field": table6_field(params, setting),
+                "run": train_parameters(params, "table6", "apg", setting)}
     if name == "claims":
         return {**common, "inputs_dir": REPORT_DIRS["tables_dir"], "robustness_dir": ROBUSTNESS_DIR}
     inputs = {"metrics_dir": f"metrics/{dataset}/{name}", "tuning_dir": TUNING_DIR}
     if name == "table4":
-        return {**common, **inputs, "base_metrics": table4_base_metrics(params),
+        return {**common, **inputs, "base_metrics": base_metrics(params, "table4"),
                 "model": params["table4"]["model"], "versions": params["table4"]["versions"]}
     return {**common, **inputs, "throughput_metrics": throughput_path(dataset),
             "robustness_dir": ROBUSTNESS_DIR,

@@ -30,7 +30,7 @@ import pandas as pd
 
 from apg.data.batches import load_schema, load_split
 from apg.models import ModelConfig, build_model
-from apg.pipeline import data_paths, load_params, project_root, run_condition
+from apg.pipeline import data_paths, load_params, project_root, run_spec, table6_methods
 from apg.reporting import grid_position, write_table
 from apg.train import TrainConfig, fit_seeds
 
@@ -39,11 +39,12 @@ TUNING_DIR = "reports/tuning"
 
 def validation_run(params: dict, splits: dict, schema: dict, model: str, variant: str,
                    condition: dict | None, rate: float, apg: dict | None = None,
-                   seed: int | None = None) -> dict:
+                   seed: int | None = None, model_section: dict | None = None) -> dict:
     """Train one model on the train split with early stopping; the best validation numbers
     (AUC in %). `apg` overrides keys of params.yaml's `apg:` section (K, P); `seed` defaults
-    to tuning.seed."""
-    config = ModelConfig.from_params(variant, params["model"], {**params["apg"], **(apg or {})},
+    to tuning.seed; `model_section` to params.yaml's `model:` (`run_spec` gives Table 6's)."""
+    config = ModelConfig.from_params(variant, model_section or params["model"],
+                                     {**params["apg"], **(apg or {})},
                                      condition or params["condition"])
     train = TrainConfig(**{**params["train"], "learning_rate": rate,
                            "threads": params["tuning"]["threads"]})
@@ -70,10 +71,13 @@ def next_rate(rate: float, direction: int) -> float:
 
 def learning_rate_runs(params: dict) -> list[tuple[str, str, str]]:
     """(table, model, variant) of every training run whose rate is tuned: Table 2's backbones
-    as Base and + APG, and Table 4's versions (its Base row is Table 2's Base run)."""
+    as Base and + APG, Table 4's versions (its Base row is Table 2's Base run), and Table 6's
+    methods in each setting (its Base row is Table 2's too)."""
     runs = [("table2", model, variant) for model in params["table2"]["models"]
             for variant in ("base", params["table2"]["apg_version"])]
     runs += [("table4", params["table4"]["model"], v) for v in params["table4"]["versions"]]
+    runs += [("table6", method, setting) for method in table6_methods(params)
+             for setting in params["table6"]["settings"]]
     return runs
 
 
@@ -87,7 +91,7 @@ def tune_learning_rate(params: dict, splits: dict, schema: dict,
     instead of training it again."""
     rows = []
     for table, model, variant in runs or learning_rate_runs(params):
-        condition = None if variant == "base" else run_condition(params, table)
+        spec = run_spec(params, table, model, variant)
         earlier = ({} if recorded is None else
                    {r["learning_rate"]: r for r in recorded.to_dict("records")
                     if (r["table"], r["model"], r["variant"]) == (table, model, variant)})
@@ -96,7 +100,9 @@ def tune_learning_rate(params: dict, splits: dict, schema: dict,
             if rate in earlier:
                 return {**earlier[rate], "learning_rate": rate}
             row = {"table": table, "model": model, "variant": variant, "learning_rate": rate,
-                   **validation_run(params, splits, schema, model, variant, condition, rate)}
+                   **validation_run(params, splits, schema, spec["model"], spec["variant"],
+                                    spec["condition"], rate,
+                                    model_section=spec["model_section"])}
             print(row, flush=True)
             return row
 
@@ -252,10 +258,13 @@ def seed_resolution(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _table_order(params: dict):
-    """Sort key: Table 2 before Table 4, backbones in Table 2's order, Base first."""
-    models = {m: i for i, m in enumerate(params["table2"]["models"])}
+    """Sort key: tables in order, backbones in Table 2's order and Table 6's methods after
+    them, Base first."""
+    models = {m: i for i, m in enumerate([*params["table2"]["models"],
+                                          *table6_methods(params)])}
     return lambda column: (column.map(models) if column.name == "model" else
-                           column.map(lambda v: v != "base") if column.name == "variant" else
+                           column.map(lambda v: "" if v == "base" else v)
+                           if column.name == "variant" else
                            column)
 
 

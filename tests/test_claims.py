@@ -56,6 +56,51 @@ def test_the_figure1_row_reads_the_figure1_table():
     assert "0.24" in row["ours"] and "of age: 0.12" in row["ours"]
 
 
+def table6_claims_rows(pairs: dict) -> pd.DataFrame:
+    """Table 6's comparisons: comparison -> (delta, p, memory share)."""
+    return pd.DataFrame([{"comparison": c, "delta": d, "p_value": p, "memory_share": m,
+                          "n_seeds": 5} for c, (d, p, m) in pairs.items()])
+
+
+def test_the_table6_rows_read_the_comparisons():
+    comparisons = table6_claims_rows({
+        "apg-cg vs mmoe-cg": (0.20, 0.01, 0.01), "apg-cg vs star-cg": (0.15, 0.02, 0.002),
+        "apg-fg vs mmoe-fg": (0.30, 0.001, 0.001), "apg-fg vs star-fg": (0.05, 0.40, 0.0001),
+        "apg-fg vs apg-cg": (0.12, 0.03, 1.0)})
+    got = verdicts_of(ledger({"table6_claims": comparisons}, ALPHA))
+    assert got["APG beats MMoE and STAR in AUC, coarse- and fine-grained"] == PARTLY  # 3 of 4
+    assert got["APG needs a small fraction of MMoE's and STAR's hidden-layer memory"] == \
+        REPRODUCES
+    assert got["fine-grained APG (per movie) beats coarse-grained APG (per genre)"] == REPRODUCES
+    comparisons.loc[0, "memory_share"] = 0.5                       # smaller, not a fraction
+    assert claims.table6_memory_check(comparisons)[1] == PARTLY
+    comparisons.loc[0, "memory_share"] = 1.5
+    assert claims.table6_memory_check(comparisons)[1] == DOES_NOT
+    comparisons["delta"] = -0.2
+    assert claims.table6_gain_check(comparisons, ALPHA)[1] == DOES_NOT
+    assert claims.table6_fine_check(comparisons, ALPHA)[1] == DOES_NOT
+
+
+def test_the_figure6_row_counts_seeds_of_the_primary_similarity():
+    rows = [{"kind": "data", "similarity": name, "seed": seed, "reference_seed": None, "r": r,
+             "p_value": p}
+            for seed, (ctr, overlap) in enumerate([((0.4, 0.001), (0.1, 0.3)),
+                                                   ((0.3, 0.01), (0.2, 0.04)),
+                                                   ((0.2, 0.08), (0.3, 0.01))], 1)
+            for name, (r, p) in (("user_ctr", ctr), ("user_overlap", overlap))]
+    rows += [{"kind": "seeds", "similarity": "S_i distances", "seed": s, "reference_seed": 1,
+              "r": 0.5, "p_value": 0.001} for s in (2, 3)]
+    figure6 = pd.DataFrame(rows)
+    ours, verdict = claims.figure6_check(figure6, ALPHA)
+    assert verdict == PARTLY                       # user_ctr: 2 of 3 seeds
+    assert "user_ctr: Mantel r +0.20 to +0.40, p < 0.05 on 2 of 3 seeds" in ours
+    assert "against seed 1" in ours
+    figure6.loc[figure6["similarity"] == "user_ctr", "p_value"] = 0.001
+    assert claims.figure6_check(figure6, ALPHA)[1] == REPRODUCES
+    figure6.loc[figure6["similarity"] == "user_ctr", "r"] = -0.3      # significant, wrong sign
+    assert claims.figure6_check(figure6, ALPHA)[1] == DOES_NOT
+
+
 def table2_rows(deltas: dict) -> pd.DataFrame:
     """A Table 2 with one + APG row per backbone: (delta, p) each; CI and seeds made up."""
     return pd.DataFrame([{"model": m, "variant": "apg", "delta": d, "p_value": p,

@@ -35,13 +35,13 @@ def test_star_layer_is_the_shared_weight_times_the_domain_weight_per_instance():
     with torch.no_grad():
         layer.shared.weight.copy_(torch.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]))
         layer.shared.bias.copy_(torch.tensor([0.1, -0.2]))
-        layer.domain_weight.copy_(torch.randn(4, 2, 3))
+        layer.domain_weight.copy_(torch.randn(4, 3, 2))        # stored (domain, in, out)
         layer.domain_bias.copy_(torch.randn(4, 2))
     x = torch.randn(5, 3)
     domain = torch.tensor([0, 3, 3, 1, 2])
     y = layer(x, DomainGroups(domain))
     for i, p in enumerate(domain.tolist()):      # (W ⊙ W_p) x + b + b_p, one row at a time
-        w = layer.shared.weight * layer.domain_weight[p]
+        w = layer.shared.weight * layer.domain_weight[p].t()
         b = layer.shared.bias + layer.domain_bias[p]
         assert torch.allclose(y[i], w @ x[i] + b, atol=1e-6)
 
@@ -68,7 +68,7 @@ def test_star_layer_gradients_match_the_per_instance_reference():
     grads = [x.grad.clone(), layer.domain_weight.grad.clone(), layer.shared.weight.grad.clone()]
     x.grad = None
     layer.zero_grad()
-    w = layer.domain_weight[domain] * layer.shared.weight          # (B, out, in)
+    w = layer.domain_weight[domain].transpose(1, 2) * layer.shared.weight    # (B, out, in)
     y = (w @ x.unsqueeze(-1)).squeeze(-1) + layer.shared.bias + layer.domain_bias[domain]
     y.square().sum().backward()
     for ours, reference in zip(grads, [x.grad, layer.domain_weight.grad,

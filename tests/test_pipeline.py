@@ -30,7 +30,7 @@ def test_params_yaml_sets_every_parameter_of_the_training_notebook():
     assert set(passed) == notebook_parameters("train.ipynb")
 
 
-@pytest.mark.parametrize("name", ["table2", "table4", "figure1", "claims"])
+@pytest.mark.parametrize("name", ["table2", "table4", "table6", "figure1", "figure6", "claims"])
 def test_report_stage_sets_every_parameter_of_the_report_notebook(name):
     passed = report_parameters(load_params(ROOT), name)
     assert set(passed) == notebook_parameters(f"report_{name}.ipynb")
@@ -54,6 +54,46 @@ def test_a_base_run_gets_no_apg_or_condition_section_and_its_own_rate():
         0.25, 0.125)
     assert base["predictions_path"] == "data/predictions/movielens-1m/table2/deepfm-base.parquet"
     assert base["curve_path"] == "metrics/movielens-1m/curves/table2/deepfm-base.csv"
+
+
+def test_table6_runs_take_their_domain_from_the_setting():
+    """MMoE and STAR: Base models whose only condition key is the setting's field, with the
+    multi-domain settings in their model section; APG: table6.model + APG with the group-wise
+    condition on that field, merged over `condition:`; each run its own rate."""
+    params = load_params(ROOT)
+    params["learning_rates"]["table6"]["star"]["fg"] = 0.125
+    star = train_parameters(params, "table6", "star", "fg")
+    assert (star["model"], star["variant"], star["apg_section"]) == ("star", "base", None)
+    assert star["condition_section"] == {"strategy": "group", "fields": ["item_id"]}
+    assert star["model_section"] == {**params["model"],
+                                     "multidomain": params["table6"]["multidomain"]}
+    assert star["train_section"]["learning_rate"] == 0.125
+    assert star["metrics_path"] == "metrics/movielens-1m/table6/star-fg.json"
+    apg = train_parameters(params, "table6", "apg", "cg")
+    assert (apg["model"], apg["variant"]) == ("wdl", params["table6"]["apg_version"])
+    assert apg["condition_section"] == {**params["condition"], "strategy": "group",
+                                        "fields": ["genres"], "aggregation": None}
+    assert apg["model_section"] == params["model"] and apg["apg_section"] == params["apg"]
+    with pytest.raises(ValueError, match="unknown Table 6 setting 'xg'"):
+        train_parameters(params, "table6", "apg", "xg")
+    with pytest.raises(ValueError, match="unknown Table 6 method 'dcn'"):
+        train_parameters(params, "table6", "dcn", "cg")
+    params["table6"]["baselines"] = ["mmoe", "ple"]
+    with pytest.raises(ValueError, match=r"table6.baselines: unknown method\(s\) \['ple'\]"):
+        train_parameters(params, "table6", "mmoe", "cg")
+
+
+def test_table6_and_figure6_reports_build_every_run_as_it_trains():
+    params = load_params(ROOT)
+    table6 = report_parameters(params, "table6")
+    assert list(table6["specs"]) == ["base", "mmoe-cg", "mmoe-fg", "star-cg", "star-fg",
+                                     "apg-cg", "apg-fg"]
+    assert table6["specs"]["base"]["condition_section"] is None
+    assert table6["base_metrics"] == "metrics/movielens-1m/table2/wdl-base.json"
+    figure6 = report_parameters(params, "figure6")
+    assert figure6["run"] == train_parameters(params, "table6", "apg",
+                                              params["figure6"]["setting"])
+    assert figure6["field"] == params["table6"]["settings"][params["figure6"]["setting"]]
 
 
 def test_throughput_stage_times_every_table2_model_and_apg_wdl_v4():
@@ -270,6 +310,38 @@ def test_end_to_end_pipeline_writes_the_ledger_curves_budgets_and_buckets(fixtur
                                       check=True).stdout)
     assert "Table 2, WDL" in shown["data"]
     assert len(shown["data"]["Table 2, WDL"][0]["content"]["data"]["values"]) > 0
+
+
+def test_end_to_end_pipeline_writes_table6_figure6_and_their_ledger_rows(fixture_run):
+    tables = fixture_run / "reports" / "tables"
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    table = pd.read_csv(tables / "table6.csv", keep_default_na=False)
+    assert list(zip(table["method"], table["setting"])) == [
+        ("base", "-"), ("mmoe", "cg"), ("star", "cg"), ("apg", "cg"), ("mmoe", "fg"),
+        ("star", "fg"), ("apg", "fg")]
+    required = {"dataset", "method", "setting", "auc_mean", "auc_std", "n_seeds",
+                "delta_vs_base", "p_value", "memory_mb", "n_params", "paper_auc",
+                "paper_memory"}
+    assert required <= set(table.columns)
+    assert (table["n_seeds"] == len(params["profiles"]["fixture"]["seeds"])).all()
+    assert table["auc_mean"].between(55, 100).all()
+    memory = table.set_index(["method", "setting"])["memory_mb"]
+    for setting in ("cg", "fg"):       # per-domain copies cost more than shared generators
+        assert memory[("apg", setting)] < memory[("mmoe", setting)] < memory[("star", setting)]
+    assert memory[("star", "fg")] > memory[("star", "cg")]
+    claims = pd.read_csv(tables / "table6_claims.csv")
+    assert list(claims["comparison"]) == ["apg-cg vs mmoe-cg", "apg-cg vs star-cg",
+                                          "apg-fg vs mmoe-fg", "apg-fg vs star-fg",
+                                          "apg-fg vs apg-cg"]
+    figure6 = pd.read_csv(tables / "figure6.csv")
+    assert set(figure6["kind"]) == {"data", "seeds"}
+    assert figure6["p_value"].between(0, 1).all() and figure6["r"].between(-1, 1).all()
+    assert (fixture_run / "reports" / "figures" / "figure6.png").stat().st_size > 10_000
+    assert (fixture_run / "reports" / "figures" / "table6.png").stat().st_size > 10_000
+    ledger = pd.read_csv(tables / "claims.csv")
+    rows = ledger[ledger["evidence"].isin(["reports/tables/table6_claims.csv",
+                                           "reports/tables/figure6.csv"])]
+    assert len(rows) == 4 and not (rows["verdict"] == "not yet run").any()
 
 
 def test_end_to_end_metrics_record_stopping(fixture_run):

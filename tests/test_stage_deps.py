@@ -200,6 +200,20 @@ def test_apg_runs_depend_on_the_apg_and_condition_sections():
         assert "table4.condition" in stage.params
 
 
+def test_table6_baselines_depend_on_their_setting_and_no_apg_or_condition_param():
+    """MMoE and STAR read only their domain's field of Table 6's settings
+    (apg.pipeline.run_spec): `dvc exp run -S apg.rank=16` must not retrain them."""
+    stages = stages_named("train_table6_baselines")
+    assert len(stages) == 4
+    for stage in stages:
+        method, setting = stage.name.split("@")[1].split("-")
+        assert stage.params == {"seeds", "model", "train", "table6.multidomain",
+                                f"table6.settings.{setting}",
+                                f"learning_rates.table6.{method}.{setting}"}
+    for stage in stages_named("train_table6_apg"):
+        assert {"apg", "condition", "table6.apg_version", "table6.model"} <= stage.params
+
+
 def test_table5_depends_on_nothing_from_training():
     [stage] = stages_named("efficiency")
     assert stage.params == {"efficiency"}

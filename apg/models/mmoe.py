@@ -58,6 +58,11 @@ class MMoE(CTRModel):
         self.head_weight = _uniform((n_domains, self.experts.out_dim), self.experts.out_dim)
         self.head_bias = nn.Parameter(torch.zeros(n_domains))
 
+    @property
+    def tower(self) -> Experts:
+        """The experts, which stand where WDL's deep tower does."""
+        return self.experts
+
     def gates(self, h: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
         """Each row's own domain's gate over the experts, (B, E); rows sum to one."""
         logits = torch.bmm(self.gate_weight.index_select(0, domain), h.unsqueeze(-1))

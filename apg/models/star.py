@@ -46,13 +46,16 @@ class StarLinear(nn.Module):
     def __init__(self, in_features: int, out_features: int, n_domains: int):
         super().__init__()
         self.shared = nn.Linear(in_features, out_features)
-        self.domain_weight = nn.Parameter(torch.ones(n_domains, out_features, in_features))
+        # (domain, in, out): the batched product's layout, so its gradient is contiguous
+        self.domain_weight = nn.Parameter(torch.ones(n_domains, in_features, out_features))
         self.domain_bias = nn.Parameter(torch.zeros(n_domains, out_features))
 
     def forward(self, h: torch.Tensor, groups: DomainGroups) -> torch.Tensor:
-        weight = self.domain_weight.index_select(0, groups.domains) * self.shared.weight
+        n, n_in, n_out = self.domain_weight.shape
+        weight = (self.domain_weight.view(n, -1).index_select(0, groups.domains)
+                  .view(-1, n_in, n_out) * self.shared.weight.t())
         bias = self.domain_bias.index_select(0, groups.domains) + self.shared.bias
-        packed = torch.baddbmm(bias.unsqueeze(1), groups.pack(h), weight.transpose(1, 2))
+        packed = torch.baddbmm(bias.unsqueeze(1), groups.pack(h), weight)
         return groups.unpack(packed)
 
 
@@ -133,8 +136,8 @@ class STAR(CTRModel):
         self.wide = FirstOrder(schema)
         self.norm = PartitionedNorm(in_dim, n_domains, min_rows=config.multidomain.pn_min_rows)
         widths = [in_dim, *config.hidden_units]
-        self.layers = nn.ModuleList(StarLinear(n_in, n_out, n_domains)
-                                    for n_in, n_out in zip(widths[:-1], widths[1:]))
+        self.tower = nn.ModuleList(StarLinear(n_in, n_out, n_domains)     # the star tower
+                                   for n_in, n_out in zip(widths[:-1], widths[1:]))
         self.head = StarLinear(widths[-1], 1, n_domains)
         self.domain_embedding = nn.Embedding(n_domains, dim)
         nn.init.normal_(self.domain_embedding.weight, std=0.01)
@@ -147,7 +150,7 @@ class STAR(CTRModel):
         domain = self.domain(x)
         groups = DomainGroups(domain)
         h = self.norm(e, domain)
-        for layer in self.layers:
+        for layer in self.tower:
             h = F.relu(layer(h, groups))
         a = torch.cat([self.domain_embedding(domain), e], dim=1)
         for i, layer in enumerate(self.auxiliary):
@@ -159,5 +162,5 @@ class STAR(CTRModel):
         output layer and the auxiliary network (not the embeddings, as in the paper's
         footnote 6)."""
         moments = [b for b in self.norm.buffers() if b.is_floating_point()]
-        return [*moments, *(p for module in (self.norm, *self.layers, self.head,
+        return [*moments, *(p for module in (self.norm, *self.tower, self.head,
                                              *self.auxiliary) for p in module.parameters())]
