@@ -67,12 +67,16 @@ def memory(data_dir, specs: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def run_names(runs: pd.DataFrame) -> pd.Series:
+    """Each row's run: "base", "mmoe-cg", ..."""
+    return runs.apply(lambda r: BASE if r["method"] == BASE else
+                      run_name(r["method"], r["setting"]), axis=1)
+
+
 def seed_aucs(runs: pd.DataFrame) -> pd.DataFrame:
     """Test AUC (%) per seed (rows) and run (columns "base", "mmoe-cg", ...)."""
-    names = runs.apply(lambda r: BASE if r["method"] == BASE else
-                       run_name(r["method"], r["setting"]), axis=1)
-    return runs.assign(run=names).pivot_table(index="seed", columns="run",
-                                              values="test_auc") * 100
+    return runs.assign(run=run_names(runs)).pivot_table(index="seed", columns="run",
+                                                        values="test_auc") * 100
 
 
 def table6(runs: pd.DataFrame, memory_table: pd.DataFrame, dataset: str, methods, settings,
@@ -83,8 +87,7 @@ def table6(runs: pd.DataFrame, memory_table: pd.DataFrame, dataset: str, methods
     memory_mb the hidden layers' megabytes (`memory`), paper_auc / paper_memory the paper's.
     """
     aucs = seed_aucs(runs)
-    named = runs.assign(variant=runs.apply(
-        lambda r: BASE if r["method"] == BASE else run_name(r["method"], r["setting"]), axis=1))
+    named = runs.assign(variant=run_names(runs))   # versus_base pairs runs by "variant"
     cost = memory_table.set_index("run")
     printed = paper.TABLE6[paper.PAPER_DATASET[dataset]]
     rows = []
