@@ -17,7 +17,8 @@ that reading into a test:
   dependence and breaks only the link between the two matrices;
 - `pca_2d`: the 2-D coordinates of the picture itself, with a deterministic sign;
 - `seed_stability`: whether the distances between groups are the same from one training seed
-  to the next (a Mantel test of each seed against the first).
+  to the next (a Mantel test of each seed against the first);
+- `mantel_table`: Figure 6's every test in one table, the data's and the seeds'.
 """
 
 from __future__ import annotations
@@ -171,3 +172,29 @@ def seed_stability(vectors_by_seed: dict[int, np.ndarray], permutations: int,
         results.append({"seed": other, "reference_seed": seeds[0], "r": test["r"],
                         "p_value": test["p_value"], "n_pairs": test["n_pairs"]})
     return pd.DataFrame(results, columns=["seed", "reference_seed", "r", "p_value", "n_pairs"])
+
+
+MANTEL_COLUMNS = ["kind", "similarity", "seed", "reference_seed", "r", "p_value", "n_pairs",
+                  "permutations"]
+
+
+def mantel_table(vectors_by_seed: dict[int, np.ndarray],
+                 dissimilarities: dict[str, np.ndarray | pd.DataFrame], permutations: int,
+                 seed: int) -> pd.DataFrame:
+    """Figure 6's tests: every seed's group distances against every dissimilarity from the data
+    (kind "data", one row per seed and dissimilarity name) and, given two seeds or more,
+    against the first seed's (kind "seeds", similarity "S_i distances", `seed_stability`;
+    none with one seed, as in quick mode). The (G, G) dissimilarities
+    (arrays or frames) share the group order of the vectors' rows. Columns `MANTEL_COLUMNS`;
+    reference_seed is <NA> on the data's rows."""
+    rows = [{"kind": "data", "similarity": name, "seed": run_seed, "reference_seed": None,
+             **mantel(group_distances(vectors), np.asarray(dissimilarity, dtype=float),
+                      permutations, seed)}
+            for run_seed, vectors in vectors_by_seed.items()
+            for name, dissimilarity in dissimilarities.items()]
+    if len(vectors_by_seed) > 1:
+        stability = seed_stability(vectors_by_seed, permutations, seed)
+        rows += [{"kind": "seeds", "similarity": "S_i distances", **row,
+                  "permutations": permutations} for row in stability.to_dict("records")]
+    table = pd.DataFrame(rows, columns=MANTEL_COLUMNS)
+    return table.astype({"reference_seed": "Int64"})

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from apg import similarity
-from apg.similarity import (group_distances, mantel, pca_2d, seed_stability,
+from apg.similarity import (group_distances, mantel, mantel_table, pca_2d, seed_stability,
                             user_ctr_correlation, user_overlap)
 
 
@@ -200,3 +200,34 @@ def test_seed_stability_of_identical_vectors():
 def test_seed_stability_needs_two_seeds():
     with pytest.raises(ValueError, match="at least 2 seeds"):
         seed_stability({0: np.zeros((4, 2))}, permutations=9, seed=0)
+
+
+def test_mantel_table_holds_every_test_of_figure6():
+    rng = np.random.default_rng(5)
+    points = rng.normal(size=(7, 2))
+    truth = euclidean(points)     # the groups' known dissimilarity
+    vectors = {1: embedded(points, rng, 0.01), 2: embedded(points, rng, 0.01)}
+    unrelated = euclidean(rng.normal(size=(7, 2)))
+    table = mantel_table(vectors, {"truth": truth, "unrelated": unrelated}, permutations=199,
+                         seed=3)
+    assert list(table.columns) == similarity.MANTEL_COLUMNS
+    assert list(zip(table["kind"], table["similarity"], table["seed"])) == [
+        ("data", "truth", 1), ("data", "unrelated", 1), ("data", "truth", 2),
+        ("data", "unrelated", 2), ("seeds", "S_i distances", 2)]
+    assert table["reference_seed"].isna().tolist() == [True] * 4 + [False]
+    assert table["reference_seed"].iloc[-1] == 1
+    assert (table["permutations"] == 199).all() and (table["n_pairs"] == 21).all()
+    direct = mantel(euclidean(vectors[2]), truth, permutations=199, seed=3)
+    assert table.iloc[2][["r", "p_value"]].tolist() == [direct["r"], direct["p_value"]]
+    truth_rows = table[table["similarity"] == "truth"]
+    assert (truth_rows["r"] > 0.9).all() and (truth_rows["p_value"] < 0.01).all()
+    assert table.iloc[-1]["r"] > 0.9
+
+
+def test_mantel_table_of_one_seed_has_no_stability_rows():
+    rng = np.random.default_rng(6)
+    points = rng.normal(size=(5, 2))
+    table = mantel_table({3: embedded(points, rng, 0.01)}, {"truth": euclidean(points)},
+                         permutations=99, seed=0)
+    assert list(table["kind"]) == ["data"] and table["seed"].tolist() == [3]
+    assert table["reference_seed"].isna().all()
