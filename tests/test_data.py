@@ -252,6 +252,44 @@ def test_downloaded_archive_with_wrong_checksum_is_refused(monkeypatch, tables, 
         download("movielens-100k", tmp_path / "raw", cache_dir=tmp_path / "cache", timeout=2)
 
 
+def test_amazon_files_are_fetched_one_by_one_recorded_then_checked(monkeypatch, tmp_path,
+                                                                    local_server):
+    from apg.data.amazon_fixture import write_amazon_files
+    served = write_amazon_files(tmp_path / "www")
+    _with_urls(monkeypatch, "amazon", snap={"url": f"{local_server}/"})
+    raw = tmp_path / "raw"
+    download("amazon", raw, cache_dir=tmp_path / "cache", timeout=2)
+    names = ["meta_Electronics.json.gz", "reviews_Electronics_5.json.gz"]
+    assert sorted(p.name for p in raw.iterdir()) == ["SOURCE.json", *names]
+    record = json.loads((raw / "SOURCE.json").read_text())
+    assert record["source"] == "snap" and record["placed_by_hand"] is False
+    for name in names:
+        content = (served / name).read_bytes()
+        assert (raw / name).read_bytes() == content
+        assert record["files"][name] == hashlib.sha256(content).hexdigest()
+        assert record["sizes"][name] == len(content)
+    assert record["checked"].startswith("nothing yet: no per-file checksums are published")
+    (raw / names[0]).write_bytes(b"not the file")
+    with pytest.raises(DataError, match=r"meta_Electronics.json.gz has sha256 .* \(recorded in "
+                                        r"SOURCE.json"):
+        download("amazon", raw, cache_dir=tmp_path / "cache", timeout=2)
+
+
+def test_iaac_cannot_be_fetched_and_says_where_to_put_it(tmp_path):
+    raw = tmp_path / "raw"
+    with pytest.raises(DataError) as error:
+        download("iaac", raw, cache_dir=tmp_path / "cache")
+    for text in ("https://tianchi.aliyun.com/dataset/147588", "needs an account",
+                 "round1_ijcai_18_train_20180301.txt", f"into {raw}/"):
+        assert text in str(error.value)
+    raw.mkdir()
+    (raw / "round1_ijcai_18_train_20180301.txt").write_text("instance_id is_trade\n")
+    download("iaac", raw, cache_dir=tmp_path / "cache")
+    record = json.loads((raw / "SOURCE.json").read_text())
+    assert record["placed_by_hand"] is True and record["sizes"] == {
+        "round1_ijcai_18_train_20180301.txt": 21}
+
+
 # --- preprocessing -------------------------------------------------------------------------
 
 

@@ -5,8 +5,8 @@
         --out data/processed/movielens-1m [--params params.yaml]
 
 `download fixture --out DIR` writes the synthetic fixture's raw files instead. With --params,
-the preprocess options come from the file's `data:` section (split, split_seed,
-label_threshold, max_genres; a `dataset` key there is the pipeline's and is ignored here).
+the preprocess options come from the file's `data:` section; each data set reads its own
+(`apg.data.preprocess_dataset`; a `dataset` key there is the pipeline's and is ignored here).
 """
 
 from __future__ import annotations

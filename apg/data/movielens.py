@@ -263,11 +263,12 @@ _PARSERS: dict[str, Callable[[Path, Path, Path], pd.DataFrame]] = {
 def load_canonical(raw_dir: Path, dataset: str | None = None) -> pd.DataFrame:
     """The canonical table of the MovieLens files in `raw_dir`, whichever source they came from.
 
-    The format is recognised from the file names (the first complete set in registry order);
-    `dataset` restricts the search to that data set's sources.
+    The format is recognised from the file names (the first complete set of a MovieLens data
+    set's files, in registry order); `dataset` restricts the search to that data set's sources.
     """
     raw_dir = Path(raw_dir)
-    specs = [get_dataset(dataset)] if dataset else list(DATASETS.values())
+    specs = ([get_dataset(dataset)] if dataset else
+             [spec for spec in DATASETS.values() if spec.sources[0].format in _PARSERS])
     for spec in specs:
         for source in spec.sources:
             paths = [raw_dir / name for name in source.files]

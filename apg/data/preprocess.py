@@ -1,12 +1,16 @@
-"""Turn the canonical MovieLens table into integer-coded train/valid/test parquet files.
+"""Turn a data set's CTR rows into integer-coded train/valid/test parquet files.
 
-Output (all in `out_dir`):
+A data set gives its `Rows` (string values per field, labels, split); `write_coded` writes
+(all in `out_dir`):
     train.parquet, valid.parquet, test.parquet  an int32 column per single-valued field, int32
-                                                `genres_0..genres_{L-1}` (0-padded), int8 `label`
+                                                `<field>_0..<field>_{L-1}` (0-padded) per
+                                                multi-valued one (MovieLens: `genres`), int8
+                                                `label`
     schema.json                                 fields, column order, vocabulary sizes, split sizes
     vocab.json                                  {field: [value of code 1, value of code 2, ...]}
 
 Vocabularies come from the training split only; code 0 is padding and out-of-vocabulary.
+`preprocess` does it for the canonical MovieLens table.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import calendar
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +29,7 @@ import pyarrow.parquet as pq
 
 from apg.data.sources import DataError
 
+# MovieLens' fields (`features`)
 SINGLE_FIELDS = ("user_id", "item_id", "gender", "age", "occupation", "zip3", "year", "hour",
                  "weekday")
 MULTI_FIELDS = ("genres",)
@@ -89,13 +95,64 @@ def encode_multi(values: pd.Series, train: np.ndarray,
     return table[combos.codes], vocab
 
 
+@dataclass(frozen=True)
+class Rows:
+    """A data set's CTR rows before coding, one per instance: a string column per field in
+    `values` (a multi-valued field's values joined by "|"), which fields are multi-valued, the
+    0/1 labels, each split's row indices, and how the labels and the split were made (recorded
+    in schema.json)."""
+
+    values: pd.DataFrame
+    multi: tuple[str, ...]
+    labels: np.ndarray
+    parts: dict[str, np.ndarray]
+    settings: dict
+
+
+def write_coded(rows: Rows, out_dir: Path, widths: dict[str, int | None]) -> dict:
+    """Write the coded splits, schema.json and vocab.json into `out_dir`; returns the schema.
+
+    Fields are the single-valued columns of `rows.values` in order, then the multi-valued ones;
+    `widths` caps a multi-valued field's columns (None: its longest list). The same rows give
+    byte-identical files.
+    """
+    columns, fields, vocabs = {}, [], {}
+    for name in [c for c in rows.values.columns if c not in rows.multi]:
+        columns[name], vocabs[name] = encode_single(rows.values[name], rows.parts["train"])
+        fields.append({"name": name, "kind": "single", "vocab_size": len(vocabs[name]) + 1,
+                       "columns": [name]})
+    for name in rows.multi:
+        matrix, vocabs[name] = encode_multi(rows.values[name], rows.parts["train"],
+                                            widths.get(name))
+        names = [f"{name}_{i}" for i in range(matrix.shape[1])]
+        columns.update(zip(names, matrix.T))
+        fields.append({"name": name, "kind": "multi", "vocab_size": len(vocabs[name]) + 1,
+                       "columns": names})
+    columns[LABEL] = rows.labels
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for part, indices in rows.parts.items():
+        table = pa.table({name: column[indices] for name, column in columns.items()})
+        pq.write_table(table, out_dir / f"{part}.parquet")
+    schema = {
+        "fields": fields,
+        "label": LABEL,
+        "rows": {part: len(indices) for part, indices in rows.parts.items()},
+        "positive_rate": {part: round(float(rows.labels[indices].mean()), 6)
+                          for part, indices in rows.parts.items()},
+        **rows.settings,
+    }
+    _write_json(out_dir / "schema.json", schema)
+    _write_json(out_dir / "vocab.json", vocabs)
+    return schema
+
+
 def preprocess(canonical: pd.DataFrame, out_dir: Path, *, split: Sequence[float] = (0.8, 0.1, 0.1),
                split_seed: int = 2022, label_threshold: int = 4,
                max_genres: int | None = None) -> dict:
-    """Write the coded splits, schema.json and vocab.json into `out_dir`; returns the schema.
-
-    label = rating >= label_threshold. The same input and settings give byte-identical files.
-    """
+    """MovieLens: `write_coded` of its features (`features`), label = rating >=
+    label_threshold, a seeded random split (`split_indices`); returns the schema."""
     for name, value in (("split_seed", split_seed), ("label_threshold", label_threshold)):
         if not isinstance(value, int):
             raise DataError(f"{name} must be a whole number, got {value!r}")
@@ -103,38 +160,10 @@ def preprocess(canonical: pd.DataFrame, out_dir: Path, *, split: Sequence[float]
         raise DataError(f"max_genres must be a positive whole number or None, got {max_genres!r}")
     values = features(canonical)
     labels = (canonical["rating"].to_numpy() >= label_threshold).astype(np.int8)
-    parts = split_indices(len(values), split, split_seed)
-    columns, fields, vocabs = {}, [], {}
-    for name in SINGLE_FIELDS:
-        columns[name], vocabs[name] = encode_single(values[name], parts["train"])
-        fields.append({"name": name, "kind": "single", "vocab_size": len(vocabs[name]) + 1,
-                       "columns": [name]})
-    for name in MULTI_FIELDS:
-        matrix, vocabs[name] = encode_multi(values[name], parts["train"], max_genres)
-        names = [f"{name}_{i}" for i in range(matrix.shape[1])]
-        columns.update(zip(names, matrix.T))
-        fields.append({"name": name, "kind": "multi", "vocab_size": len(vocabs[name]) + 1,
-                       "columns": names})
-    columns[LABEL] = labels
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for part, rows in parts.items():
-        table = pa.table({name: column[rows] for name, column in columns.items()})
-        pq.write_table(table, out_dir / f"{part}.parquet")
-    schema = {
-        "fields": fields,
-        "label": LABEL,
-        "rows": {part: len(rows) for part, rows in parts.items()},
-        "positive_rate": {part: round(float(labels[rows].mean()), 6)
-                          for part, rows in parts.items()},
-        "split": list(split),
-        "split_seed": split_seed,
-        "label_threshold": label_threshold,
-    }
-    _write_json(out_dir / "schema.json", schema)
-    _write_json(out_dir / "vocab.json", vocabs)
-    return schema
+    rows = Rows(values, MULTI_FIELDS, labels, split_indices(len(values), split, split_seed),
+                {"split": list(split), "split_seed": split_seed,
+                 "label_threshold": label_threshold})
+    return write_coded(rows, out_dir, {"genres": max_genres})
 
 
 def _write_json(path: Path, content: dict) -> None:

@@ -12,18 +12,26 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Source:
-    """One downloadable archive holding a complete copy of a data set.
+    """One place holding a complete copy of a data set, of one `kind`:
 
-    `members` maps each archive path to the sha256 of its content, or None where no checksum is
-    published for it (GroupLens publishes only the MD5 of the whole zip). The members are written
-    into the raw directory under their base names, in their original format `format`.
+    - "zip": `url` is an archive (checked against `archive_hash`) whose `members` are written
+      into the raw directory under their base names;
+    - "files": each member is a file of its own at `url` + member, written as it is;
+    - "manual": nothing can be fetched (the site needs a login); `url` is the page to get the
+      members from, and the user places them.
+
+    `members` maps each member to the sha256 of its content, or None where no checksum is
+    published for it (GroupLens publishes only the MD5 of the whole zip, SNAP nothing): then the
+    sha256 recorded when the file is first seen is checked on later runs. `format` names the
+    parser of the files.
     """
 
     name: str
     format: str
     url: str
-    archive_hash: str
     members: dict[str, str | None]
+    archive_hash: str | None = None
+    kind: str = "zip"
 
     @property
     def files(self) -> list[str]:
@@ -42,13 +50,20 @@ class Dataset:
 
     def manual_instructions(self, raw_dir: Path) -> str:
         """How to place the files by hand, one way per source."""
-        ways = [
-            f"  - download {source.url} (a zip archive), unpack it and copy "
-            f"{', '.join(source.members)} into {raw_dir}/ as {', '.join(source.files)}"
-            for source in self.sources
-        ]
-        return (f"To install {self.name} by hand (see {self.homepage}), do one of:\n"
-                + "\n".join(ways)
+        ways = {
+            "zip": lambda s: (f"download {s.url} (a zip archive), unpack it and copy "
+                              f"{', '.join(s.members)} into {raw_dir}/ as "
+                              f"{', '.join(s.files)}"),
+            "files": lambda s: (f"download {' and '.join(s.url + m for m in s.members)} and "
+                                f"put them, unchanged, into {raw_dir}/"),
+            "manual": lambda s: (f"sign in at {s.url} (the site needs an account, so the kit "
+                                 f"cannot download it), download {', '.join(s.members)} and "
+                                 f"put {'them' if len(s.members) > 1 else 'it'}, unchanged, "
+                                 f"into {raw_dir}/"),
+        }
+        return (f"To install {self.name} by hand (see {self.homepage}), do "
+                f"{'one of' if len(self.sources) > 1 else 'this'}:\n"
+                + "\n".join(f"  - {ways[source.kind](source)}" for source in self.sources)
                 + f"\nthen run again: python -m apg.data download {self.name} --out {raw_dir}")
 
 
@@ -120,6 +135,25 @@ DATASETS = {
                 },
             ),
         ),
+    ),
+    "amazon": Dataset(
+        name="amazon",
+        homepage="https://snap.stanford.edu/data/amazon/productGraph/",
+        licence=("Amazon product data (SNAP, J. McAuley et al., SIGIR 2015 and WWW 2016): for "
+                 "research use; cite R. He and J. McAuley, WWW 2016. Not to be redistributed."),
+        sources=(Source(name="snap", format="snap-electronics", kind="files",
+                        url="http://snap.stanford.edu/data/amazon/productGraph/categoryFiles/",
+                        members={"reviews_Electronics_5.json.gz": None,
+                                 "meta_Electronics.json.gz": None}),),
+    ),
+    "iaac": Dataset(
+        name="iaac",
+        homepage="https://tianchi.aliyun.com/dataset/147588",
+        licence=("IJCAI-18 Alimama advertising algorithm competition data (Alibaba Tianchi): under "
+                 "Tianchi's terms, for research; not to be redistributed."),
+        sources=(Source(name="tianchi", format="iaac", kind="manual",
+                        url="https://tianchi.aliyun.com/dataset/147588",
+                        members={"round1_ijcai_18_train_20180301.txt": None}),),
     ),
 }
 
