@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from apg.data import DataError
-from apg.data.amazon import (COLUMNS, META_FILE, REVIEWS_FILE, amazon_rows, check_counts,
+from apg.data.amazon import (COLUMNS, META_FILE, REVIEWS_FILE, amazon_rows, check_din_counts,
                              din_samples, load_amazon, negatives, read_categories, read_reviews)
 from apg.data.batches import load_split
 from apg.data.preprocess import write_coded
@@ -167,7 +167,7 @@ def test_counts_other_than_dins_are_refused(raw):
         load_amazon(raw, max_history=2, seed=0, check=True)
     reviews = read_reviews(raw / REVIEWS_FILE)
     with pytest.raises(DataError, match="'users': 3, 'items': 4, 'categories': 3"):
-        check_counts(reviews, read_categories(raw / META_FILE, set(reviews["item_id"])))
+        check_din_counts(reviews, read_categories(raw / META_FILE, set(reviews["item_id"])))
 
 
 def test_the_fixture_reviews_are_json_and_the_metadata_python_literals(tmp_path):

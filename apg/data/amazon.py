@@ -38,7 +38,7 @@ from apg.data.sources import DataError, get_dataset
 
 SOURCE = get_dataset("amazon").sources[0]   # SNAP's two files (apg.data.sources)
 REVIEWS_FILE, META_FILE = SOURCE.files
-# DIN's counts for these files; checked when the real files are read (`check_counts`).
+# DIN's counts for these files; checked when the real files are read (`check_din_counts`).
 EXPECTED_COUNTS = {"users": 192403, "items": 63001, "categories": 801}
 COLUMNS = ["user_id", "item_id", "category", "history_items", "history_categories", "label",
            "split"]
@@ -178,7 +178,7 @@ def din_samples(reviews: pd.DataFrame, categories: dict[str, str], max_history: 
     return pd.DataFrame(rows, columns=COLUMNS).astype({"label": "int8"})
 
 
-def check_counts(reviews: pd.DataFrame, categories: dict[str, str]) -> None:
+def check_din_counts(reviews: pd.DataFrame, categories: dict[str, str]) -> None:
     """DataError unless users, items and categories are DIN's (`EXPECTED_COUNTS`)."""
     found = {"users": reviews["user_id"].nunique(), "items": reviews["item_id"].nunique(),
              "categories": len({categories[item] for item in reviews["item_id"].unique()})}
@@ -190,7 +190,7 @@ def check_counts(reviews: pd.DataFrame, categories: dict[str, str]) -> None:
 
 def load_amazon(raw_dir: Path, max_history: int, seed: int, check: bool) -> pd.DataFrame:
     """DIN's samples (`din_samples`) from the two files in `raw_dir`; with `check` (the real
-    files, not a fixture) their counts are checked against DIN's first (`check_counts`)."""
+    files, not a fixture) their counts are checked against DIN's first (`check_din_counts`)."""
     raw_dir = Path(raw_dir)
     paths = raw_dir / REVIEWS_FILE, raw_dir / META_FILE
     if not all(path.is_file() for path in paths):
@@ -199,7 +199,7 @@ def load_amazon(raw_dir: Path, max_history: int, seed: int, check: bool) -> pd.D
     categories = read_categories(paths[1], set(reviews["item_id"]))
     _require_metadata(reviews, categories)
     if check:
-        check_counts(reviews, categories)
+        check_din_counts(reviews, categories)
     return din_samples(reviews, categories, max_history, seed)
 
 
