@@ -16,10 +16,12 @@ from __future__ import annotations
 import copy
 import json
 import math
+import multiprocessing
 import random
+import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -163,10 +165,33 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
 
 
 def uses_global_rng(model: nn.Module) -> bool:
-    """Whether training draws from torch's global random generator (dropout does), which runs
-    on several threads would share, making their numbers depend on timing."""
+    """Whether training draws from torch's global random generator (dropout does): runs side by
+    side would then depend on how they take turns with it (threads share it; a forked worker
+    process starts from the parent's state, not the one an in-turn run would see)."""
     return any(isinstance(m, Tower) and m.dropout > 0 or isinstance(m, nn.Dropout) and m.p > 0
                for m in model.modules())
+
+
+# The runs of the `fit_seeds` call under way, by index: forked worker processes inherit them
+# (models and splits) rather than receive pickled copies.
+_RUNS: list[tuple] = []
+
+
+def _fit_run(index: int, threads: int) -> tuple[dict, list[str]]:
+    """Worker of `fit_seeds`: run `index` on `threads` torch threads; its metrics and log."""
+    model, splits, config, seed = _RUNS[index]
+    torch.set_num_threads(threads)
+    lines = []
+    return fit(model, splits, config, seed, lines.append), lines
+
+
+def run_pool(workers: int) -> Executor:
+    """Where runs train side by side: forked processes on Linux, so that no run waits for
+    another's Python (with threads, five small models trained at the speed of about one core:
+    README, "Reference run"); threads elsewhere, and for a single worker (CUDA included)."""
+    if workers > 1 and sys.platform == "linux":
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(workers)
 
 
 def fit_seeds(build: Callable[[], nn.Module], seeds: list[int], splits: dict,
@@ -174,12 +199,11 @@ def fit_seeds(build: Callable[[], nn.Module], seeds: list[int], splits: dict,
     """One `fit` per seed; returns the runs in seed order and the wall seconds they took.
 
     Each model is built under its seed, one after another. On a CPU, `concurrent_runs` of them
-    then train side by side on threads, each with threads // concurrent_runs torch threads (at
-    least one), fixed for the whole run: the numbers are the same as a run trained alone on
-    that many threads, whatever the timing. Small CTR models use two cores poorly from one run
-    (README, "Reference run"). Runs go one after another on CUDA, with one run, or when
-    training draws from the global random generator (dropout). Each run's log is printed after
-    all have ended, in seed order.
+    then train side by side (`run_pool`), each with threads // concurrent_runs torch threads
+    (at least one), fixed for the whole run: the numbers are the same as a run trained alone on
+    that many threads, whatever the timing. Runs go one after another on CUDA, with one run, or
+    when training draws from the global random generator (dropout). Each run's log is printed
+    after all have ended, in seed order.
     """
     keep_freed_memory()
     device = resolve_device(config.device)
@@ -192,20 +216,21 @@ def fit_seeds(build: Callable[[], nn.Module], seeds: list[int], splits: dict,
         log("dropout draws from torch's global random generator, which runs side by side "
             "would share: training one run after another")
         workers = 1
-    threads = config.threads or torch.get_num_threads()
-    logs = {seed: [] for seed in seeds}
+    threads = max(1, (config.threads or torch.get_num_threads()) // workers)
+    _RUNS[:] = [(model, splits, config, seed) for model, seed in zip(models, seeds)]
+    results = {}
     start = time.perf_counter()
     try:
-        with cpu_threads(device, max(1, threads // workers)), ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(fit, model, splits, config, seed, logs[seed].append)
-                       for model, seed in zip(models, seeds)]
-            runs = [future.result() for future in futures]
+        with cpu_threads(device, threads), run_pool(workers) as pool:
+            futures = {seed: pool.submit(_fit_run, i, threads) for i, seed in enumerate(seeds)}
+            results = {seed: future.result() for seed, future in futures.items()}
     finally:
-        for seed in seeds:
+        _RUNS.clear()
+        for seed, (_, lines) in results.items():
             log(f"--- seed {seed}")
-            for line in logs[seed]:
+            for line in lines:
                 log(line)
-    return runs, time.perf_counter() - start
+    return [results[seed][0] for seed in seeds], time.perf_counter() - start
 
 
 def summarise(runs: list[dict]) -> dict:
