@@ -1,7 +1,7 @@
 """Training and inference throughput of several models, timed interleaved in one process.
 
-Table 2's throughput columns, the kit's targets (README, Decisions: "Throughput, timed back to
-back") and Table 5's APG-WDL
+Table 2's throughput columns, the kit's targets (docs/decisions.md: "Throughput,
+timed back to back") and Table 5's APG-WDL
 ratio use these numbers. Timed in separate stages minutes apart, the load on a shared machine
 moved a + APG / Base ratio by 0.2 between two pipeline runs; here every round times every model
 back to back on the same batches, in alternating order, so load that drifts over seconds or

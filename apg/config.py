@@ -129,7 +129,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0  # CPU threads in all; 0 keeps torch's default
     concurrent_runs: int = 3  # runs trained side by side on a CPU; 1 = one after another
-    progress: bool = False
+    progress: bool = False  # each epoch's line on the terminal as it happens (apg.train)
 
     def __post_init__(self):
         for name in ("learning_rate", "batch_size", "eval_batch_size", "max_epochs", "patience",

@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -65,8 +66,8 @@ def run_paths(dataset: str, table: str, model: str, variant: str) -> dict[str, s
 
 def run_condition(params: dict, table: str) -> dict:
     """The condition of Table 2's or Table 4's APG runs: `condition:`, with `table4.condition`
-    merged over it for Table 4 (all versions, v1 included, must afford it; README,
-    "Decisions")."""
+    merged over it for Table 4 (all versions, v1 included, must afford it;
+    docs/decisions.md)."""
     if table not in ("table2", "table4"):
         raise ValueError(f"unknown table {table!r} for a condition; choose table2 or table4 "
                          "(Table 6's runs take theirs from table6.settings, `run_spec`)")
@@ -238,24 +239,71 @@ def strip_run_metadata(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def run_notebook(source: str, output: str, parameters: dict, root: Path) -> None:
-    """Execute a notebook with papermill from the project root into `<name>.running.ipynb`,
-    strip its metadata and move it to `output`. A notebook that fails is removed, so nothing
-    that looks like a result stays behind, and its source (which may be `output`) is never
-    touched (the error and the failing cell's traceback are raised)."""
+STAGING = ".staging"   # a stage's files until it has succeeded (git- and DVC-ignored)
+
+
+def ipc_kernel_manager(folder: Path):
+    """A jupyter kernel manager class whose kernels listen on local IPC sockets in `folder`
+    (TCP ports would make every kernel warn that they are unencrypted)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(transport="ipc", ip=str(folder / "kernel"), **kwargs)
+
+    return IPCKernelManager
+
+
+def move_into_place(staged: Path, final: Path) -> None:
+    """Move a staged file, or every file under a staged folder, to its final path."""
+    files = [staged] if staged.is_file() else sorted(p for p in staged.rglob("*") if p.is_file())
+    for file in files:
+        target = final / file.relative_to(staged) if file != staged else final
+        target.parent.mkdir(parents=True, exist_ok=True)
+        file.replace(target)
+
+
+def run_notebook(source: str, output: str, parameters: dict, root: Path,
+                 staged: tuple[str, ...] = ()) -> None:
+    """Execute a notebook with papermill from the project root into `output`, stripped of its
+    run metadata. Nothing appears at a final path unless the notebook ran through: the
+    executed notebook and what it writes to the paths of the parameters named in `staged`
+    (files or folders, relative to the root) go to `.staging/<output>/` first and are moved
+    into place afterwards; on failure that folder is removed, the error and the failing cell's
+    traceback are raised, and the source (which may be `output`) is never touched."""
     import papermill
 
-    out = root / output
-    out.parent.mkdir(parents=True, exist_ok=True)
-    running = out.with_suffix(".running.ipynb")
+    staging = Path(STAGING) / Path(output).with_suffix("")
+    shutil.rmtree(root / staging, ignore_errors=True)
+    finals = {key: parameters[key] for key in staged}
+    parameters = {**parameters, **{key: str(staging / path) for key, path in finals.items()}}
+    running = root / staging / output
+    running.parent.mkdir(parents=True, exist_ok=True)
     try:
-        papermill.execute_notebook(str(root / source), str(running), parameters=parameters,
-                                   kernel_name="python3", cwd=str(root), progress_bar=False)
-    except BaseException:
-        running.unlink(missing_ok=True)
-        raise
-    strip_run_metadata(running)
-    running.replace(out)
+        with tempfile.TemporaryDirectory() as sockets:
+            papermill.execute_notebook(str(root / source), str(running), parameters=parameters,
+                                       kernel_name="python3", cwd=str(root), progress_bar=False,
+                                       kernel_manager_class=ipc_kernel_manager(Path(sockets)))
+        strip_run_metadata(running)
+        for path in finals.values():
+            move_into_place(root / staging / path, root / path)
+        move_into_place(running, root / output)
+    finally:
+        shutil.rmtree(root / staging, ignore_errors=True)
+        if (root / STAGING).is_dir() and not any((root / STAGING).iterdir()):
+            (root / STAGING).rmdir()
+
+
+TRAIN_OUTPUTS = ("metrics_path", "curve_path", "predictions_path")
+REPORT_OUTPUTS = ("tables_dir", "figures_dir")
+
+
+def stage_train(root: Path, params: dict, table: str, model: str, variant: str) -> None:
+    parameters = train_parameters(params, table, model, variant)
+    notebook = run_paths(params["data"]["dataset"], table, model, variant)["notebook"]
+    print(f"{table} {model}-{variant}: {len(parameters['seeds'])} seed(s) on "
+          f"{parameters['dataset']}, executing {notebook}", file=sys.stderr, flush=True)
+    run_notebook("notebooks/train.ipynb", notebook, parameters, root, staged=TRAIN_OUTPUTS)
 
 
 def stage_train(root: Path, params: dict, table: str, model: str, variant: str) -> None:
@@ -266,7 +314,7 @@ def stage_train(root: Path, params: dict, table: str, model: str, variant: str) 
 
 def stage_throughput(root: Path, params: dict) -> None:
     run_notebook("notebooks/throughput.ipynb", "reports/throughput.ipynb",
-                 throughput_parameters(params), root)
+                 throughput_parameters(params), root, staged=("metrics_path",))
 
 
 REPORT_DIRS = {"tables_dir": "reports/tables", "figures_dir": "reports/figures"}
@@ -347,7 +395,8 @@ def report_parameters(params: dict, name: str) -> dict:
 
 def stage_report(root: Path, params: dict, name: str) -> None:
     parameters = report_parameters(params, name)
-    run_notebook(f"notebooks/report_{name}.ipynb", f"reports/{name}.ipynb", parameters, root)
+    run_notebook(f"notebooks/report_{name}.ipynb", f"reports/{name}.ipynb", parameters, root,
+                 staged=REPORT_OUTPUTS)
 
 
 def efficiency_parameters(params: dict, device: str | None = None) -> dict:
@@ -364,7 +413,7 @@ def stage_efficiency(root: Path, params: dict, device: str | None = None) -> Non
     """Table 5 on CPU (the pipeline's stage) or, with device="cuda", on a GPU."""
     suffix = "_cuda" if device == "cuda" else ""
     run_notebook("notebooks/efficiency.ipynb", f"reports/efficiency{suffix}.ipynb",
-                 efficiency_parameters(params, device), root)
+                 efficiency_parameters(params, device), root, staged=REPORT_OUTPUTS)
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -393,7 +442,8 @@ def run_profile(name: str, target: Path, root: Path | None = None) -> Path:
     target = target.resolve()
     if target.exists():
         shutil.rmtree(target)
-    skip = {root: {".git", ".venv", "data", "metrics", "reports", "dvc.lock", ".profiles"},
+    skip = {root: {".git", ".venv", "data", "metrics", "reports", "dvc.lock", ".profiles",
+                   STAGING},
             root / ".dvc": {"cache", "tmp"}}
 
     def ignore(folder, names):

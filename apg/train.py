@@ -30,7 +30,6 @@ import torch
 from sklearn.metrics import log_loss, roc_auc_score
 from torch import nn
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from apg.config import TrainConfig
 from apg.data.batches import iterate_batches
@@ -113,10 +112,7 @@ def fit(model: nn.Module, splits: dict, config: TrainConfig, seed: int,
         start, total_loss, seen = time.perf_counter(), 0.0, 0
         batches = iterate_batches(x_train, y_train, config.batch_size, shuffle=True,
                                   generator=generator)
-        n_batches = math.ceil(len(y_train) / config.batch_size)
-        for step, (xb, yb) in enumerate(tqdm(batches, total=n_batches, leave=False,
-                                             disable=not config.progress,
-                                             desc=f"epoch {epoch}")):
+        for step, (xb, yb) in enumerate(batches):
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             loss = train_step(model, optimizer, xb, yb)
             if not torch.isfinite(loss):
@@ -177,33 +173,45 @@ def uses_global_rng(model: nn.Module) -> bool:
 _RUNS: list[tuple] = []
 
 
-def _fit_run(index: int, threads: int) -> tuple[dict, list[str]]:
-    """Worker of `fit_seeds`: run `index` on `threads` torch threads; its metrics and log."""
-    model, splits, config, seed = _RUNS[index]
+def _fit_run(index: int, threads: int) -> tuple[dict, list[str], dict]:
+    """Worker of `fit_seeds`: run `index` on `threads` torch threads; its metrics, its log and
+    the trained (best epoch's) weights, which a worker process must send back.
+    With a `live` name, each log line is also printed as it happens to the process's original
+    standard error (the terminal running `dvc repro`; a notebook gets the whole log at the
+    end)."""
+    model, splits, config, seed, live = _RUNS[index]
     torch.set_num_threads(threads)
     lines = []
-    return fit(model, splits, config, seed, lines.append), lines
+
+    def log(line: str) -> None:
+        lines.append(line)
+        if live:
+            print(f"{live} seed {seed}: {line}", file=sys.__stderr__, flush=True)
+
+    return fit(model, splits, config, seed, log), lines, model.state_dict()
 
 
 def run_pool(workers: int) -> Executor:
     """Where runs train side by side: forked processes on Linux, so that no run waits for
     another's Python (with threads, five small models trained at the speed of about one core:
-    README, "Reference run"); threads elsewhere, and for a single worker (CUDA included)."""
+    docs/decisions.md, "Seeds side by side"); threads elsewhere, and for a single worker (CUDA included)."""
     if workers > 1 and sys.platform == "linux":
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     return ThreadPoolExecutor(workers)
 
 
 def fit_seeds(build: Callable[[], nn.Module], seeds: list[int], splits: dict,
-              config: TrainConfig, log=print) -> tuple[list[dict], float]:
-    """One `fit` per seed; returns the runs in seed order and the wall seconds they took.
+              config: TrainConfig, log=print, name: str = "run") -> tuple[list[dict], float]:
+    """One `fit` per seed; returns the runs in seed order and the wall seconds they took. The
+    models `build` made end with their best epoch's weights, wherever they trained.
 
     Each model is built under its seed, one after another. On a CPU, `concurrent_runs` of them
     then train side by side (`run_pool`), each with threads // concurrent_runs torch threads
     (at least one), fixed for the whole run: the numbers are the same as a run trained alone on
     that many threads, whatever the timing. Runs go one after another on CUDA, with one run, or
     when training draws from the global random generator (dropout). Each run's log is printed
-    after all have ended, in seed order.
+    after all have ended, in seed order; with `config.progress`, each epoch's line is also
+    printed to the terminal as it happens, as "<name> seed <s>: ...".
     """
     keep_freed_memory()
     device = resolve_device(config.device)
@@ -217,7 +225,8 @@ def fit_seeds(build: Callable[[], nn.Module], seeds: list[int], splits: dict,
             "would share: training one run after another")
         workers = 1
     threads = max(1, (config.threads or torch.get_num_threads()) // workers)
-    _RUNS[:] = [(model, splits, config, seed) for model, seed in zip(models, seeds)]
+    live = name if config.progress else None
+    _RUNS[:] = [(model, splits, config, seed, live) for model, seed in zip(models, seeds)]
     results = {}
     start = time.perf_counter()
     try:
@@ -226,10 +235,12 @@ def fit_seeds(build: Callable[[], nn.Module], seeds: list[int], splits: dict,
             results = {seed: future.result() for seed, future in futures.items()}
     finally:
         _RUNS.clear()
-        for seed, (_, lines) in results.items():
+        for seed, (_, lines, _) in results.items():
             log(f"--- seed {seed}")
             for line in lines:
                 log(line)
+    for model, seed in zip(models, seeds):     # trained in place, as in one process
+        model.load_state_dict(results[seed][2])
     return [results[seed][0] for seed in seeds], time.perf_counter() - start
 
 

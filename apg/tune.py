@@ -18,7 +18,7 @@ split is not even loaded. Every numeric choice is reported with its place in its
 (`grid_position`): a choice on a grid edge may have its optimum outside the grid. The results
 are written to reports/tuning/<name>.csv|md (`--runs` re-tunes only the named runs of the
 learning-rate sweep and keeps the other rows); params.yaml is then set from them, and a test
-checks that it holds exactly the recorded choices (README, "Decisions").
+checks that it holds exactly the recorded choices (docs/decisions.md).
 """
 
 from __future__ import annotations

@@ -408,18 +408,67 @@ def test_end_to_end_second_repro_changes_nothing(fixture_run):
     assert before == after
 
 
+def write_notebook(path, *sources, parameters=""):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                 "display_name": "Python 3"}
+    cells = [nbformat.v4.new_code_cell(src) for src in sources]
+    if parameters:
+        cells.insert(0, nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    nb.cells = cells
+    nbformat.write(nb, path)
+
+
+WRITES_THEN = (
+    "from pathlib import Path\n"
+    "Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)\n"
+    "Path(metrics_path).write_text('{}')\n"
+    "Path(tables_dir).mkdir(parents=True, exist_ok=True)\n"
+    "(Path(tables_dir) / 'table.csv').write_text('a\\n1\\n')\n")
+
+
 def test_a_notebook_that_fails_leaves_no_result_behind(tmp_path):
+    """It wrote its metrics and a table before failing: neither reaches its final path."""
     from papermill.exceptions import PapermillExecutionError
 
     from apg.pipeline import run_notebook
 
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('the run failed')")]
-    nbformat.write(nb, tmp_path / "failing.ipynb")
+    write_notebook(tmp_path / "failing.ipynb", WRITES_THEN + "raise ValueError('the run failed')",
+                   parameters="metrics_path = 'm.json'\ntables_dir = 't'")
+    (tmp_path / "reports" / "tables").mkdir(parents=True)
+    (tmp_path / "reports" / "tables" / "other.csv").write_text("kept\n")
     with pytest.raises(PapermillExecutionError, match="the run failed"):
-        run_notebook("failing.ipynb", "reports/runs/out.ipynb", {}, tmp_path)
-    assert not (tmp_path / "reports" / "runs" / "out.ipynb").exists()
-    assert list((tmp_path / "reports" / "runs").iterdir()) == []
+        run_notebook("failing.ipynb", "reports/runs/out.ipynb",
+                     {"metrics_path": "metrics/run.json", "tables_dir": "reports/tables"},
+                     tmp_path, staged=("metrics_path", "tables_dir"))
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == ["failing.ipynb", "reports/tables/other.csv"]     # and no .staging left
+
+
+def test_a_notebook_that_succeeds_puts_its_staged_files_in_place(tmp_path):
+    from apg.pipeline import run_notebook
+
+    write_notebook(tmp_path / "ok.ipynb", WRITES_THEN,
+                   parameters="metrics_path = 'm.json'\ntables_dir = 't'")
+    (tmp_path / "reports" / "tables").mkdir(parents=True)
+    (tmp_path / "reports" / "tables" / "other.csv").write_text("kept\n")
+    run_notebook("ok.ipynb", "reports/runs/out.ipynb",
+                 {"metrics_path": "metrics/run.json", "tables_dir": "reports/tables"},
+                 tmp_path, staged=("metrics_path", "tables_dir"))
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == ["metrics/run.json", "ok.ipynb", "reports/runs/out.ipynb",
+                     "reports/tables/other.csv", "reports/tables/table.csv"]
+    assert (tmp_path / "reports" / "tables" / "table.csv").read_text() == "a\n1\n"
+
+
+def test_a_notebook_kernel_starts_without_warnings(tmp_path, capfd):
+    """Kernels listen on IPC sockets: no warning about unencrypted TCP on every stage."""
+    from apg.pipeline import run_notebook
+
+    write_notebook(tmp_path / "ok.ipynb", "print(1 + 1)")
+    run_notebook("ok.ipynb", "out.ipynb", {}, tmp_path)
+    assert nbformat.read(tmp_path / "out.ipynb", 4).cells[0].outputs[0]["text"] == "2\n"
+    assert "WARNING" not in capfd.readouterr().err
 
 
 def test_a_notebook_that_fails_in_place_is_kept(tmp_path):
@@ -428,9 +477,7 @@ def test_a_notebook_that_fails_in_place_is_kept(tmp_path):
 
     from apg.pipeline import run_notebook
 
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('the run failed')")]
-    nbformat.write(nb, tmp_path / "notebook.ipynb")
+    write_notebook(tmp_path / "notebook.ipynb", "raise ValueError('the run failed')")
     source = (tmp_path / "notebook.ipynb").read_bytes()
     with pytest.raises(PapermillExecutionError, match="the run failed"):
         run_notebook("notebook.ipynb", "notebook.ipynb", {}, tmp_path)

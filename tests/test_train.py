@@ -129,3 +129,46 @@ def test_a_nan_loss_in_a_run_side_by_side_reaches_the_caller(schema, splits):
     with pytest.raises(TrainingError, match="loss became nan"):
         fit_seeds(build, [1, 2], splits, TrainConfig(batch_size=512, concurrent_runs=2),
                   log=lambda line: None)
+
+
+def test_progress_prints_each_epoch_of_each_run_to_the_terminal(schema, splits, capfd):
+    """Runs side by side (worker processes) print their epoch lines to the original stderr,
+    the terminal of `dvc repro`, besides the log the notebook gets."""
+    runs, _, lines = train_seeds(schema, splits, [1, 2], threads=2, concurrent_runs=2,
+                                 max_epochs=3, progress=True)
+    err = capfd.readouterr().err.splitlines()
+    for run in runs:
+        live = [line for line in err if line.startswith(f"run seed {run['seed']}: epoch")]
+        assert len(live) == run["stopped_epoch"] >= 1
+        logged = [line for line in lines if line.startswith("epoch")]
+        assert live[0].split(": ", 1)[1] in logged
+
+
+def test_without_progress_training_prints_nothing(schema, splits, capfd):
+    train_seeds(schema, splits, [1, 2], threads=2, concurrent_runs=2, max_epochs=2)
+    assert capfd.readouterr().err == ""
+
+
+def test_models_trained_side_by_side_end_with_the_weights_of_models_trained_in_turn(
+        schema, splits):
+    """Worker processes send the best epoch's weights back: the caller's models are trained
+    (Figure 6 reads them), exactly as when they train in this process."""
+    def trained(concurrent_runs):
+        models = []
+
+        def build():
+            models.append(small_wdl(schema, "v5"))
+            return models[-1]
+
+        config = TrainConfig(batch_size=512, max_epochs=3, threads=2,
+                             concurrent_runs=concurrent_runs)
+        fit_seeds(build, [1, 2], splits, config, log=lambda line: None)
+        return models
+
+    side, in_turn = trained(2), trained(1)
+    seed_everything(1)
+    untrained = small_wdl(schema, "v5")
+    for a, b in zip(side, in_turn):
+        for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(p, q), name
+    assert not torch.equal(side[0].state_dict()["wide.bias"], untrained.state_dict()["wide.bias"])

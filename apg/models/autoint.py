@@ -14,7 +14,7 @@ class AutoInt(CTRModel):
     times; logit = w^T [e^Res_1, ..., e^Res_F] + b + head(tower(flattened embeddings)): the
     AutoInt+ form, AutoInt jointly trained with a DNN. The attention size per head defaults to
     the embedding size over the number of heads, so the concatenated heads keep the embedding
-    width (README, "Decisions")."""
+    width (docs/decisions.md)."""
 
     def __init__(self, schema: dict, config: ModelConfig, n_layers: int = 3, n_heads: int = 2,
                  head_dim: int | None = None):
