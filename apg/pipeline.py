@@ -290,8 +290,10 @@ def run_notebook(source: str, output: str, parameters: dict, root: Path,
         move_into_place(running, root / output)
     finally:
         shutil.rmtree(root / staging, ignore_errors=True)
-        if (root / STAGING).is_dir() and not any((root / STAGING).iterdir()):
-            (root / STAGING).rmdir()
+        for folder in (root / staging).parents:       # and its parents, once empty
+            if folder == root or not folder.is_dir() or any(folder.iterdir()):
+                break
+            folder.rmdir()
 
 
 TRAIN_OUTPUTS = ("metrics_path", "curve_path", "predictions_path")
@@ -304,12 +306,6 @@ def stage_train(root: Path, params: dict, table: str, model: str, variant: str) 
     print(f"{table} {model}-{variant}: {len(parameters['seeds'])} seed(s) on "
           f"{parameters['dataset']}, executing {notebook}", file=sys.stderr, flush=True)
     run_notebook("notebooks/train.ipynb", notebook, parameters, root, staged=TRAIN_OUTPUTS)
-
-
-def stage_train(root: Path, params: dict, table: str, model: str, variant: str) -> None:
-    parameters = train_parameters(params, table, model, variant)
-    notebook = run_paths(params["data"]["dataset"], table, model, variant)["notebook"]
-    run_notebook("notebooks/train.ipynb", notebook, parameters, root)
 
 
 def stage_throughput(root: Path, params: dict) -> None:

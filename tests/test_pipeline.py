@@ -442,7 +442,8 @@ def test_a_notebook_that_fails_leaves_no_result_behind(tmp_path):
                      {"metrics_path": "metrics/run.json", "tables_dir": "reports/tables"},
                      tmp_path, staged=("metrics_path", "tables_dir"))
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
-    assert files == ["failing.ipynb", "reports/tables/other.csv"]     # and no .staging left
+    assert files == ["failing.ipynb", "reports/tables/other.csv"]
+    assert not (tmp_path / ".staging").exists()
 
 
 def test_a_notebook_that_succeeds_puts_its_staged_files_in_place(tmp_path):
@@ -459,6 +460,7 @@ def test_a_notebook_that_succeeds_puts_its_staged_files_in_place(tmp_path):
     assert files == ["metrics/run.json", "ok.ipynb", "reports/runs/out.ipynb",
                      "reports/tables/other.csv", "reports/tables/table.csv"]
     assert (tmp_path / "reports" / "tables" / "table.csv").read_text() == "a\n1\n"
+    assert not (tmp_path / ".staging").exists()
 
 
 def test_a_notebook_kernel_starts_without_warnings(tmp_path, capfd):
@@ -466,8 +468,9 @@ def test_a_notebook_kernel_starts_without_warnings(tmp_path, capfd):
     from apg.pipeline import run_notebook
 
     write_notebook(tmp_path / "ok.ipynb", "print(1 + 1)")
-    run_notebook("ok.ipynb", "out.ipynb", {}, tmp_path)
-    assert nbformat.read(tmp_path / "out.ipynb", 4).cells[0].outputs[0]["text"] == "2\n"
+    run_notebook("ok.ipynb", "notebooks/out.ipynb", {}, tmp_path)
+    assert not (tmp_path / ".staging").exists()
+    assert nbformat.read(tmp_path / "notebooks" / "out.ipynb", 4).cells[0].outputs[0]["text"] == "2\n"
     assert "WARNING" not in capfd.readouterr().err
 
 
