@@ -53,18 +53,6 @@ def tiny_cfg(**kw):
 
 
 # -- Tower.merge_for_inference -----------------------------------------------------------------
-def test_merged_v5_tower_gives_the_unmerged_outputs_at_v4_cost():
-    torch.manual_seed(0)
-    tower = Tower(N0, H, "v5", apg=APGConfig(rank=K, overparam=P), condition_dim=D).eval()
-    x, z = torch.randn(16, N0), torch.randn(16, D)
-    merged = tower.merge_for_inference()
-    with torch.no_grad():
-        torch.testing.assert_close(merged(x, z), tower(x, z), atol=1e-5, rtol=1e-5)
-    assert [layer.version for layer in merged.layers] == ["v4", "v4"]
-    assert merged.variant == "v4"
-    assert [layer.version for layer in tower.layers] == ["v5", "v5"]   # the original is kept
-
-
 def test_merging_a_base_tower_returns_an_equal_copy():
     tower = Tower(N0, H, "base").eval()
     merged = tower.merge_for_inference()
@@ -74,14 +62,6 @@ def test_merging_a_base_tower_returns_an_equal_copy():
 
 
 # -- counted memory and Table 1 --------------------------------------------------------------
-def test_hand_memory_totals():
-    assert HAND_MEMORY["base"] == (43, 0)
-    assert HAND_MEMORY["v1"] == (223, 36)
-    assert HAND_MEMORY["v2"] == (259, 42)
-    assert HAND_MEMORY["v4"] == (89, 8)
-    assert HAND_MEMORY["v5-unmerged"] == (130, 8)
-
-
 @pytest.mark.parametrize("version", EFFICIENCY_VERSIONS)
 def test_memory_counts_match_hand_counts(version, small_cfg):
     stored, generated = HAND_MEMORY[version]

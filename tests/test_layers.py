@@ -3,7 +3,9 @@
 import pytest
 import torch
 
+from apg.config import APGConfig
 from apg.layers import AGGREGATIONS, VERSIONS, APGLinear
+from apg.tower import Tower
 
 B, N_IN, N_OUT, D, K, P = 32, 20, 12, 6, 4, 16
 
@@ -30,11 +32,19 @@ def test_output_shape_with_one_condition(version, batch):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_self_wise_condition_is_the_layer_input(version, batch):
-    x, _ = batch
-    layer = APGLinear(N_IN, N_OUT, N_IN, version=version, rank=K,
-                      overparam=P if version == "v5" else None)
-    assert layer(x, x).shape == (B, N_OUT)
+def test_self_wise_condition_is_each_layers_own_input(version, batch):
+    """Self-wise (Sec. 3.1.1): layer l is conditioned on h^{l-1}, whatever z is passed."""
+    x, z = batch
+    torch.manual_seed(0)
+    tower = Tower(N_IN, [N_OUT, 8], variant=version,
+                  apg=APGConfig(rank=K, overparam=P), condition_dim=None)
+    first, second = tower.layers
+    h1 = torch.relu(first(x, x))
+    expected = torch.relu(second(h1, h1))
+    with torch.no_grad():
+        assert torch.allclose(tower(x), expected, atol=1e-6)
+        assert torch.allclose(tower(x, z), expected, atol=1e-6)      # z is not used
+        assert not torch.allclose(torch.relu(second(h1, torch.zeros_like(h1))), expected)
 
 
 def test_v2_and_v3_agree_given_the_same_generated_factors(batch):

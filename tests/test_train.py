@@ -7,7 +7,7 @@ import torch
 from apg.models import ModelConfig, build_model
 from apg.tower import APGConfig
 from apg.runtime import resolve_device
-from apg.train import (TrainConfig, TrainingError, fit, fit_seeds,
+from apg.train import (TrainConfig, TrainingError, evaluate, fit, fit_seeds,
                        seed_everything)
 
 
@@ -45,6 +45,19 @@ def test_early_stopping_ends_the_run_and_restores_the_best_epoch(schema, splits)
     assert run["stopped_epoch"] == run["best_epoch"] + 1
     best = max(run["history"], key=lambda e: e["valid_auc"])
     assert run["best_epoch"] == best["epoch"] and run["valid_auc"] == best["valid_auc"]
+
+
+def test_the_model_ends_with_its_best_epochs_weights_not_its_last(schema, splits):
+    """After early stopping the model is the best validation epoch's: scoring it again gives
+    that epoch's validation AUC, not the last epoch's."""
+    seed_everything(1)
+    model = small_wdl(schema, "base")
+    config = TrainConfig(batch_size=512, max_epochs=30, learning_rate=0.01, patience=1)
+    run = fit(model, splits, config, 1, log=lambda line: None)
+    last = run["history"][-1]["valid_auc"]
+    assert run["stopped_epoch"] > run["best_epoch"] and last != run["valid_auc"]
+    again = evaluate(model, *splits["valid"], batch_size=4096)["auc"]
+    assert again == run["valid_auc"]
 
 
 def test_without_a_test_split_nothing_is_scored_on_it(schema, splits):
