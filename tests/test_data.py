@@ -99,6 +99,71 @@ def test_malformed_row_names_file_and_line(tables, tmp_path, write, name, line, 
         load_canonical(tmp_path)
 
 
+def set_field(sep: str, index: int, value: str):
+    """A change to one line of a source file: its field `index` becomes `value`."""
+    def change(line: str) -> str:
+        fields = line.split(sep)
+        fields[index] = value
+        return sep.join(fields)
+    return change
+
+
+@pytest.mark.parametrize("write, name, line, change, problem", [
+    (fixture.write_grouplens_1m, "ratings.dat", 4, set_field("::", 2, "6"),
+     "rating outside 1-5: 6"),
+    (fixture.write_grouplens_100k, "u.data", 3, set_field("\t", 2, "9"),
+     "rating outside 1-5: 9"),
+    (fixture.write_mirror_1m, "ml-1m.inter", 3, set_field("\t", 2, "0"),
+     "rating outside 1-5: 0"),
+    (fixture.write_grouplens_1m, "movies.dat", 2, set_field("::", 2, "Drama|Cartoon"),
+     "genre outside MovieLens' 19"),
+])
+def test_values_outside_movielens_name_file_and_line(tables, tmp_path, write, name, line,
+                                                     change, problem):
+    write(tables, tmp_path)
+    path = tmp_path / name
+    encoding = "latin-1" if name.endswith((".dat", "u.data")) else "utf-8"
+    lines = path.read_text(encoding=encoding).split("\n")
+    lines[line - 1] = change(lines[line - 1])
+    path.write_text("\n".join(lines), encoding=encoding, newline="")
+    with pytest.raises(DataError, match=rf"{name}, line {line}: {re.escape(problem)}"):
+        load_canonical(tmp_path)
+
+
+def test_files_cut_short_are_refused_when_counts_are_checked(tables, tmp_path, monkeypatch):
+    """A file truncated at a line boundary parses; the real data set's size catches it."""
+    from apg.data import movielens
+
+    fixture.write_grouplens_1m(tables, tmp_path)
+    full = load_canonical(tmp_path, "movielens-1m")
+    sizes = {"ratings": len(full), "users": full["user_id"].nunique(),
+             "items": full["item_id"].nunique()}
+    monkeypatch.setitem(movielens.EXPECTED_COUNTS, "movielens-1m", sizes)   # "the real size"
+    load_canonical(tmp_path, "movielens-1m", check_counts=True)            # passes
+    lines = (tmp_path / "ratings.dat").read_text(encoding="latin-1").splitlines(keepends=True)
+    (tmp_path / "ratings.dat").write_text("".join(lines[:-10]), encoding="latin-1")
+    with pytest.raises(DataError, match=r"hold \{'ratings': %d.*truncated or not "
+                                        r"movielens-1m's.*data.check_counts: false"
+                                        % (len(full) - 10)):
+        load_canonical(tmp_path, "movielens-1m", check_counts=True)
+    load_canonical(tmp_path, "movielens-1m")                                # not checked
+
+
+def test_the_real_sizes_are_the_published_ones():
+    from apg.data.movielens import EXPECTED_COUNTS
+
+    assert EXPECTED_COUNTS["movielens-1m"] == {"ratings": 1_000_209, "users": 6_040,
+                                               "items": 3_706}
+    assert EXPECTED_COUNTS["movielens-100k"] == {"ratings": 100_000, "users": 943,
+                                                 "items": 1_682}
+
+
+def test_preprocessing_a_named_movielens_needs_check_counts(tables, tmp_path):
+    fixture.write_grouplens_1m(tables, tmp_path / "raw")
+    with pytest.raises(DataError, match="needs the data option check_counts"):
+        preprocess_dataset("movielens-1m", tmp_path / "raw", tmp_path / "out")
+
+
 def test_rating_of_unknown_user_is_refused(tables, tmp_path):
     fixture.write_grouplens_1m(tables, tmp_path)
     with open(tmp_path / "ratings.dat", "a", encoding="latin-1") as file:

@@ -51,7 +51,8 @@ def preprocess_dataset(dataset: str, raw_dir: Path, out_dir: Path, **options) ->
     """Preprocess the raw files of `dataset` (for "fixture", any MovieLens format is taken).
 
     `options` are the `data:` options (`OPTIONS`); each data set takes its own (MovieLens:
-    split, split_seed, label_threshold, max_genres) and ignores the others'. Returns the schema.
+    split, split_seed, label_threshold, max_genres and check_counts) and ignores the others'.
+    Returns the schema.
     """
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
@@ -65,7 +66,10 @@ def preprocess_dataset(dataset: str, raw_dir: Path, out_dir: Path, **options) ->
             raise DataError(f"{dataset} needs the data option(s) {', '.join(missing)} "
                             f"(params.yaml `data:`)")
         return function(raw_dir, out_dir, **{name: options[name] for name in needed})
-    canonical = load_canonical(raw_dir, None if dataset == FIXTURE else dataset)
+    if dataset != FIXTURE and "check_counts" not in options:
+        raise DataError(f"{dataset} needs the data option check_counts (params.yaml `data:`)")
+    canonical = load_canonical(raw_dir, None if dataset == FIXTURE else dataset,
+                               check_counts=dataset != FIXTURE and options["check_counts"])
     return preprocess(canonical, out_dir, **{name: value for name, value in options.items()
                                              if name in _keyword_options(preprocess)})
 

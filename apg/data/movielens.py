@@ -36,10 +36,17 @@ from apg.data.sources import DATASETS, DataError, get_dataset
 COLUMNS = ["user_id", "item_id", "rating", "timestamp", "gender", "age", "occupation", "zip",
            "year", "genres"]
 
-# The order of the 19 one-hot genre flags in ML-100K's u.item.
+# The order of the 19 one-hot genre flags in ML-100K's u.item; ML-1M has the same genres but
+# "unknown". A genre outside them means a foreign or damaged file.
 GENRES_100K = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
                "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
                "Romance", "Sci-Fi", "Thriller", "War", "Western")
+RATINGS = (1, 5)   # MovieLens' star ratings, whole stars
+
+# The published sizes of the real data sets (GroupLens' READMEs; items: the rated movies),
+# checked with `check_counts`: a file cut short at a line boundary parses, and stops here.
+EXPECTED_COUNTS = {"movielens-1m": {"ratings": 1_000_209, "users": 6_040, "items": 3_706},
+                   "movielens-100k": {"ratings": 100_000, "users": 943, "items": 1_682}}
 
 
 def _how_to_fix(path: Path) -> str:
@@ -217,6 +224,27 @@ def _mirror(inter_path: Path, user_path: Path, item_path: Path, *, user_prefix: 
                      _users(user, "zip_code", user_prefix), items)
 
 
+def _check_values(file: _File, values: pd.Series, valid: pd.Series, what: str) -> None:
+    """DataError at the first row of `file` whose value is not `valid`."""
+    bad = (~valid).to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise file.error(row, f"{what}: {values.iloc[row]}")
+
+
+def check_movielens_counts(canonical: pd.DataFrame, dataset: str, raw_dir: Path) -> None:
+    """DataError unless the table has the real data set's ratings, users and rated items
+    (`EXPECTED_COUNTS`): files cut short or from elsewhere parse, but must not pass as it."""
+    found = {"ratings": len(canonical), "users": canonical["user_id"].nunique(),
+             "items": canonical["item_id"].nunique()}
+    if found != EXPECTED_COUNTS[dataset]:
+        raise DataError(f"the {dataset} files in {raw_dir} hold {found}, the real data set "
+                        f"{EXPECTED_COUNTS[dataset]}: they are truncated or not {dataset}'s. "
+                        f"Delete them and run python -m apg.data download {dataset} --out "
+                        f"{raw_dir} (a fixture placed there on purpose: set "
+                        "data.check_counts: false)")
+
+
 def _check_unique(file: _File, keys: pd.Series, what: str) -> None:
     duplicated = keys.duplicated().to_numpy()
     if duplicated.any():
@@ -237,6 +265,11 @@ def _assemble(files: tuple[_File, _File, _File], ratings: pd.DataFrame, users: p
               items: pd.DataFrame) -> pd.DataFrame:
     """Join ratings with user and item features after checking the keys; canonical order."""
     ratings_file, users_file, items_file = files
+    _check_values(ratings_file, ratings["rating"], ratings["rating"].between(*RATINGS),
+                  f"rating outside {RATINGS[0]}-{RATINGS[1]}")
+    known = items["genres"].str.split("|").map(set(GENRES_100K).issuperset)
+    _check_values(items_file, items["genres"], known,
+                  f"genre outside MovieLens' {len(GENRES_100K)} ({', '.join(GENRES_100K)})")
     _check_unique(users_file, users["user_id"], "user id")
     _check_unique(items_file, items["item_id"], "item")
     _check_known(ratings_file, ratings["user_id"], pd.Index(users["user_id"]), "user id",
@@ -260,11 +293,15 @@ _PARSERS: dict[str, Callable[[Path, Path, Path], pd.DataFrame]] = {
 }
 
 
-def load_canonical(raw_dir: Path, dataset: str | None = None) -> pd.DataFrame:
+def load_canonical(raw_dir: Path, dataset: str | None = None,
+                   check_counts: bool = False) -> pd.DataFrame:
     """The canonical table of the MovieLens files in `raw_dir`, whichever source they came from.
 
     The format is recognised from the file names (the first complete set of a MovieLens data
-    set's files, in registry order); `dataset` restricts the search to that data set's sources.
+    set's files, in registry order); `dataset` restricts the search to that data set's sources,
+    and with `check_counts` its table must have the real data set's size
+    (`check_movielens_counts`).
+    Every file's values are checked (ratings 1-5, MovieLens' genres, known users and items).
     """
     raw_dir = Path(raw_dir)
     specs = ([get_dataset(dataset)] if dataset else
@@ -273,7 +310,10 @@ def load_canonical(raw_dir: Path, dataset: str | None = None) -> pd.DataFrame:
         for source in spec.sources:
             paths = [raw_dir / name for name in source.files]
             if all(path.is_file() for path in paths):
-                return _PARSERS[source.format](*paths)
+                canonical = _PARSERS[source.format](*paths)
+                if check_counts and dataset:
+                    check_movielens_counts(canonical, dataset, raw_dir)
+                return canonical
     present = sorted(p.name for p in raw_dir.iterdir()) if raw_dir.is_dir() else []
     expected = "\n".join(f"  - {spec.name} from {source.name}: {', '.join(source.files)}"
                          for spec in specs for source in spec.sources)
