@@ -543,7 +543,7 @@ def load_tables(tables_dir, robustness_dir, dataset: str) -> dict:
     return tables
 
 
-README_START = "<!-- claims ledger: written by `python -m apg.claims`, from reports/tables/claims.csv -->"
+README_START = "<!-- claims ledger: written by `python -m apg.readme`, from reports/tables/claims.csv -->"
 README_END = "<!-- end of the claims ledger -->"
 
 
@@ -553,15 +553,3 @@ def readme_block(ledger: pd.DataFrame) -> str:
 
     short = ledger[["claim", "paper", "ours", "verdict"]].fillna("")
     return "\n".join([README_START, to_markdown(short).rstrip("\n"), README_END])
-
-
-def update_readme(readme: Path, ledger: pd.DataFrame) -> None:
-    """Replace the README's ledger block (between the markers) with `readme_block`."""
-    text = readme.read_text()
-    start, end = text.index(README_START), text.index(README_END) + len(README_END)
-    readme.write_text(text[:start] + readme_block(ledger) + text[end:])
-
-
-if __name__ == "__main__":
-    ROOT = Path(__file__).resolve().parents[1]
-    update_readme(ROOT / "README.md", pd.read_csv(ROOT / "reports" / "tables" / "claims.csv"))

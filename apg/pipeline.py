@@ -225,8 +225,10 @@ def throughput_parameters(params: dict) -> dict:
             "entries": entries, "metrics_path": throughput_path(dataset)}
 
 
-def strip_run_metadata(path: Path) -> None:
-    """Remove what changes on every execution: timestamps, durations, random cell ids."""
+def strip_run_metadata(path: Path, staging: str | None = None) -> None:
+    """Remove what changes on every execution: timestamps, durations, random cell ids; and in
+    the injected parameters, the `staging` prefix of the paths the notebook wrote to, so they
+    name where its files are once it has succeeded."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -236,6 +238,8 @@ def strip_run_metadata(path: Path) -> None:
         cell["id"] = f"cell-{i}"
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if staging and "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace(f'"{staging}/', '"')
     nbformat.write(nb, path)
 
 
@@ -284,7 +288,7 @@ def run_notebook(source: str, output: str, parameters: dict, root: Path,
             papermill.execute_notebook(str(root / source), str(running), parameters=parameters,
                                        kernel_name="python3", cwd=str(root), progress_bar=False,
                                        kernel_manager_class=ipc_kernel_manager(Path(sockets)))
-        strip_run_metadata(running)
+        strip_run_metadata(running, staging.as_posix())
         for path in finals.values():
             move_into_place(root / staging / path, root / path)
         move_into_place(running, root / output)

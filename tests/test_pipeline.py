@@ -461,6 +461,9 @@ def test_a_notebook_that_succeeds_puts_its_staged_files_in_place(tmp_path):
                      "reports/tables/other.csv", "reports/tables/table.csv"]
     assert (tmp_path / "reports" / "tables" / "table.csv").read_text() == "a\n1\n"
     assert not (tmp_path / ".staging").exists()
+    injected = nbformat.read(tmp_path / "reports" / "runs" / "out.ipynb", 4).cells[1].source
+    assert 'metrics_path = "metrics/run.json"' in injected        # where the file is now
+    assert 'tables_dir = "reports/tables"' in injected
 
 
 def test_a_notebook_kernel_starts_without_warnings(tmp_path, capfd):
