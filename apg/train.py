@@ -17,6 +17,7 @@ import copy
 import json
 import math
 import multiprocessing
+import os
 import random
 import sys
 import time
@@ -185,8 +186,8 @@ def _fit_run(index: int, threads: int) -> tuple[dict, list[str], dict]:
 
     def log(line: str) -> None:
         lines.append(line)
-        if live:
-            print(f"{live} seed {seed}: {line}", file=sys.__stderr__, flush=True)
+        if live:      # one write per line: runs in other processes cannot split it
+            os.write(sys.__stderr__.fileno(), f"{live} seed {seed}: {line}\n".encode())
 
     return fit(model, splits, config, seed, log), lines, model.state_dict()
 
