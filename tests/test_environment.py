@@ -3,6 +3,7 @@ agreement with pyproject.toml's ranges; and the package alone, beside torch, is 
 
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -74,8 +75,13 @@ def expose(distributions: list[str], folder: Path) -> None:
 def test_the_wheel_installs_beside_torch_alone_and_trains_an_apg_tower(tmp_path):
     """pip, offline, finds the package's requirements met by torch and numpy alone; in that
     environment the layer trains, and the kit's stack (pandas) is absent."""
+    source = tmp_path / "source"                 # a copy: the build leaves build/ behind it
+    shutil.copytree(ROOT / "apg", source / "apg",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "-w", tmp_path / "dist", ROOT], check=True,
+                    "--no-build-isolation", "-w", tmp_path / "dist", source], check=True,
                    cwd=tmp_path)
     wheel = next((tmp_path / "dist").glob("apg-*.whl"))
     venv.create(tmp_path / "venv", with_pip=False)
