@@ -174,12 +174,20 @@ def uses_global_rng(model: nn.Module) -> bool:
 _RUNS: list[tuple] = []
 
 
+def terminal() -> int:
+    """The file descriptor of standard error's terminal: in a Jupyter kernel (a pipeline stage)
+    the kernel's own, so live lines reach the terminal running `dvc repro` and not the
+    notebook, which gets the whole log at the end."""
+    try:
+        return sys.stderr.fileno()
+    except (OSError, ValueError):
+        return sys.__stderr__.fileno()
+
+
 def _fit_run(index: int, threads: int) -> tuple[dict, list[str], dict]:
     """Worker of `fit_seeds`: run `index` on `threads` torch threads; its metrics, its log and
     the trained (best epoch's) weights, which a worker process must send back.
-    With a `live` name, each log line is also printed as it happens to the process's original
-    standard error (the terminal running `dvc repro`; a notebook gets the whole log at the
-    end)."""
+    With a `live` name, each log line is also written as it happens to the `terminal`."""
     model, splits, config, seed, live = _RUNS[index]
     torch.set_num_threads(threads)
     lines = []
@@ -187,7 +195,7 @@ def _fit_run(index: int, threads: int) -> tuple[dict, list[str], dict]:
     def log(line: str) -> None:
         lines.append(line)
         if live:      # one write per line: runs in other processes cannot split it
-            os.write(sys.__stderr__.fileno(), f"{live} seed {seed}: {line}\n".encode())
+            os.write(terminal(), f"{live} seed {seed}: {line}\n".encode())
 
     return fit(model, splits, config, seed, log), lines, model.state_dict()
 
@@ -195,7 +203,8 @@ def _fit_run(index: int, threads: int) -> tuple[dict, list[str], dict]:
 def run_pool(workers: int) -> Executor:
     """Where runs train side by side: forked processes on Linux, so that no run waits for
     another's Python (with threads, five small models trained at the speed of about one core:
-    docs/decisions.md, "Seeds side by side"); threads elsewhere, and for a single worker (CUDA included)."""
+    docs/decisions.md, "Seeds side by side"); threads elsewhere, and for a single worker
+    (CUDA included)."""
     if workers > 1 and sys.platform == "linux":
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     return ThreadPoolExecutor(workers)
