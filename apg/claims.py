@@ -543,15 +543,3 @@ def load_tables(tables_dir, robustness_dir, dataset: str) -> dict:
     tables = {name: read(Path(tables_dir) / f"{name}.csv") for name in LEDGER_TABLES}
     tables["robustness"] = read(Path(robustness_dir) / f"{dataset}.csv")
     return tables
-
-
-README_START = "<!-- claims ledger: written by `python -m apg.readme`, from reports/tables/claims.csv -->"
-README_END = "<!-- end of the claims ledger -->"
-
-
-def readme_block(ledger: pd.DataFrame) -> str:
-    """The ledger as the README shows it: claim, paper, ours, verdict, between two markers."""
-    from apg.reporting import to_markdown
-
-    short = ledger[["claim", "paper", "ours", "verdict"]].fillna("")
-    return "\n".join([README_START, to_markdown(short).rstrip("\n"), README_END])

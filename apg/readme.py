@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from apg.claims import README_END, README_START, readme_block
 from apg.reporting import to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,6 +20,7 @@ TABLES = ROOT / "reports" / "tables"
 
 # Each table's block: the columns a reader compares (the report has the rest).
 TABLE_COLUMNS = {
+    "claims": ["claim", "paper", "ours", "verdict"],
     "table2": ["model", "variant", "auc_mean", "auc_std", "delta", "ci_low", "ci_high",
                "p_value", "paper_auc", "paper_delta"],
     "table4": ["version", "auc_mean", "auc_std", "delta_vs_base", "ci_low", "ci_high",
@@ -38,17 +38,17 @@ def markers(name: str) -> tuple[str, str]:
 def table_block(name: str, table: pd.DataFrame) -> str:
     """One table's README block: its reader's columns, between its markers."""
     start, end = markers(name)
-    shown = table[TABLE_COLUMNS[name]].assign(
-        p_value=table["p_value"].map(lambda p: "" if pd.isna(p) else f"{p:.2g}"))
+    shown = table[TABLE_COLUMNS[name]]
+    if "p_value" in shown:
+        shown = shown.assign(p_value=table["p_value"].map(lambda p: "" if pd.isna(p)
+                                                          else f"{p:.2g}"))
     return "\n".join([start, to_markdown(shown).rstrip("\n"), end])
 
 
 def blocks(tables_dir: Path = TABLES) -> list[tuple[str, str, str]]:
     """(start marker, end marker, block) for the ledger and every table, from `tables_dir`."""
-    out = [(README_START, README_END, readme_block(pd.read_csv(tables_dir / "claims.csv")))]
-    for name in TABLE_COLUMNS:
-        out.append((*markers(name), table_block(name, pd.read_csv(tables_dir / f"{name}.csv"))))
-    return out
+    return [(*markers(name), table_block(name, pd.read_csv(tables_dir / f"{name}.csv")))
+            for name in TABLE_COLUMNS]
 
 
 def update(readme: Path, tables_dir: Path = TABLES) -> None:
