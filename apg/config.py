@@ -223,6 +223,7 @@ class EfficiencyConfig:
     repeats: int = 5
     threads: int = 2
     device: str = "cpu"
+    cuda_graphs: bool = False   # on CUDA, each tower's forward replayed as one captured graph
     seed: int = 0
     layer_widths: list[int] = field(default_factory=lambda: [1024, 512])  # the one-layer check
     layer_rounds: int = 50

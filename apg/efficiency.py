@@ -25,9 +25,8 @@ from apg import paper
 from apg.config import EFFICIENCY_VERSIONS, APGConfig, EfficiencyConfig
 from apg.layers import APGLinear
 from apg.reporting import plot_style
-from apg.runtime import cpu_threads, keep_freed_memory, synchronize
+from apg.runtime import cpu_threads, keep_freed_memory, resolve_device, synchronize
 from apg.tower import Tower
-from apg.runtime import resolve_device
 
 BYTES_PER_VALUE = 4  # float32
 COLUMNS = ("device", "version", "hidden_units", "time_s", "batch_ms", "memory_mb", "stored_params",
@@ -130,6 +129,27 @@ def synthetic_batch(cfg: EfficiencyConfig, device: torch.device) -> tuple[torch.
     return x.to(device), z.to(device)
 
 
+def captured(tower: nn.Module, x: torch.Tensor, z: torch.Tensor,
+             device: torch.device) -> tuple[Callable, float]:
+    """`tower(x, z)` captured once as a CUDA graph: a call that replays all its kernels in one
+    launch (the per-kernel launch cost, not the arithmetic, bounds a small tower's time on a
+    GPU), and the memory (MB) the capture allocated, what a replay uses. Under inference mode."""
+    stream = torch.cuda.Stream(device)
+    stream.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(stream):         # warm-up on a side stream, as capture requires
+        for _ in range(2):
+            tower(x, z)
+    torch.cuda.current_stream(device).wait_stream(stream)
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        tower(x, z)
+    peak = (torch.cuda.max_memory_allocated(device) - before) / 1e6
+    return lambda x, z: graph.replay(), peak
+
+
 def time_epoch(towers: dict[str, nn.Module], x: torch.Tensor, z: torch.Tensor,
                cfg: EfficiencyConfig, device: torch.device) -> dict[str, dict[str, float]]:
     """Inference time of one epoch per tower, and on CUDA the peak memory its calls allocate.
@@ -137,11 +157,14 @@ def time_epoch(towers: dict[str, nn.Module], x: torch.Tensor, z: torch.Tensor,
     `warmup_batches` untimed calls per tower, then `repeats` rounds; in each round every tower in
     turn runs batches until `round_seconds` have passed, at least one (interleaved, so drift
     hits all alike; a fast tower gets many calls per round, v2 at the largest scale one).
-    On CUDA the calls of a round are queued back to back and the round ends when the device
-    has finished them, as in an epoch of inference (no wait for the device after each batch).
+    On CUDA the calls of a round are queued back to back in chunks of 1, 2, 4, ... calls, and
+    the round ends once the device has finished a chunk after `round_seconds`, as in an epoch
+    of inference (no wait for the device after each batch, nor a queue far ahead of it).
     batch_ms is the median over rounds of round time / calls; time_s extrapolates it to one
     epoch over `rows`: batch time x ceil(rows / batch_size). peak_mb is the largest rise of
-    allocated memory over the memory allocated before a tower's calls (NaN on CPU).
+    allocated memory over the memory allocated before a tower's calls (NaN on CPU). With
+    `cuda_graphs` each tower's call is a replay of its `captured` graph, and peak_mb what the
+    capture allocated.
     """
     seconds = {name: [] for name in towers}
     peak = {name: 0.0 if device.type == "cuda" else math.nan for name in towers}
@@ -149,17 +172,23 @@ def time_epoch(towers: dict[str, nn.Module], x: torch.Tensor, z: torch.Tensor,
         for tower in towers.values():
             for _ in range(cfg.warmup_batches):
                 tower(x, z)
+        if cfg.cuda_graphs:
+            towers = dict(towers)               # the callers' towers stay modules
+            for name, tower in towers.items():
+                towers[name], peak[name] = captured(tower, x, z, device)
         for _ in range(cfg.repeats):
             for name, tower in towers.items():
                 synchronize(device)
                 if device.type == "cuda":
                     torch.cuda.reset_peak_memory_stats(device)
                     before = torch.cuda.memory_allocated(device)
-                start, calls = time.perf_counter(), 0
+                start, calls, chunk = time.perf_counter(), 0, 1
                 while calls == 0 or time.perf_counter() - start < cfg.round_seconds:
-                    tower(x, z)
-                    calls += 1
-                synchronize(device)
+                    for _ in range(chunk):          # queued back to back, then waited for:
+                        tower(x, z)                 # a round's time is the device's, however
+                    calls += chunk                  # far ahead of it the host can queue
+                    chunk *= 2
+                    synchronize(device)
                 seconds[name].append((time.perf_counter() - start) / calls)
                 if device.type == "cuda":
                     rise = (torch.cuda.max_memory_allocated(device) - before) / 1e6
@@ -214,7 +243,10 @@ def run_table5(cfg: EfficiencyConfig,
         raise ValueError(f"efficiency.versions {cfg.versions} lacks 'base': Table 5's Δ is "
                          "relative to Base")
     device = resolve_device(cfg.device)
-    label = device_label(device, cfg.threads)
+    if cfg.cuda_graphs and device.type != "cuda":
+        raise ValueError(f"efficiency.cuda_graphs needs a CUDA device, not {device}; set "
+                         "efficiency.device: cuda or cuda_graphs: false")
+    label = device_label(device, cfg.threads) + (", CUDA graphs" if cfg.cuda_graphs else "")
     rows = []
     for hidden_units in cfg.scales:
         rows += measure_scale(cfg, hidden_units, cfg.versions, device)

@@ -127,6 +127,18 @@ def run_spec(params: dict, table: str, model: str, variant: str) -> dict:
             "model_section": {**params["model"], "multidomain": table6["multidomain"]}}
 
 
+def training_runs(params: dict) -> list[tuple[str, str, str]]:
+    """(table, model, variant) of every training run of the pipeline (dvc.yaml's train
+    stages): Table 2's backbones as Base and + APG, Table 4's versions (its Base row is Table
+    2's Base run), and Table 6's methods in each setting (its Base row is Table 2's too)."""
+    runs = [("table2", model, variant) for model in params["table2"]["models"]
+            for variant in ("base", params["table2"]["apg_version"])]
+    runs += [("table4", params["table4"]["model"], v) for v in params["table4"]["versions"]]
+    runs += [("table6", method, setting) for method in table6_methods(params)
+             for setting in params["table6"]["settings"]]
+    return runs
+
+
 def check_sections(params: dict) -> None:
     """Refuse a params.yaml whose training sections miss a key or have one nobody reads
     (papermill would pass a misspelt key on silently and the run would use a default)."""
@@ -399,21 +411,30 @@ def stage_report(root: Path, params: dict, name: str) -> None:
                  staged=REPORT_OUTPUTS)
 
 
-def efficiency_parameters(params: dict, device: str | None = None) -> dict:
-    """The papermill parameters of notebooks/efficiency.ipynb: the `efficiency:` section (with
-    `device` overridden when given). Table 5 times synthetic inputs: nothing from training."""
+def efficiency_parameters(params: dict, **overrides) -> dict:
+    """The papermill parameters of notebooks/efficiency.ipynb: the `efficiency:` section with
+    the given keys overridden (those not None). Table 5 times synthetic inputs: nothing from
+    training."""
     from apg.config import EfficiencyConfig
 
-    section = {**params["efficiency"], **({"device": device} if device else {})}
+    section = {**params["efficiency"], **{k: v for k, v in overrides.items() if v is not None}}
     EfficiencyConfig(**section)                      # refuse unknown keys and bad values early
     return {**section, **REPORT_DIRS}
 
 
-def stage_efficiency(root: Path, params: dict, device: str | None = None) -> None:
-    """Table 5 on CPU (the pipeline's stage) or, with device="cuda", on a GPU."""
-    suffix = "_cuda" if device == "cuda" else ""
+def efficiency_suffix(device: str, cuda_graphs: bool) -> str:
+    """What Table 5's files of one regime end with: "" on the CPU (the pipeline's stage),
+    "_cuda" on a GPU, "_cuda_graphs" on a GPU with CUDA graphs."""
+    return ("_cuda" if device.startswith("cuda") else "") + ("_graphs" if cuda_graphs else "")
+
+
+def stage_efficiency(root: Path, params: dict, **overrides) -> None:
+    """Table 5 on CPU (the pipeline's stage) or, with device="cuda", on a GPU (and with
+    cuda_graphs, batch_size, in the regime where launches do not bound the time)."""
+    parameters = efficiency_parameters(params, **overrides)
+    suffix = efficiency_suffix(parameters["device"], parameters["cuda_graphs"])
     run_notebook("notebooks/efficiency.ipynb", f"reports/efficiency{suffix}.ipynb",
-                 efficiency_parameters(params, device), root, staged=REPORT_OUTPUTS)
+                 parameters, root, staged=REPORT_OUTPUTS)
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -469,12 +490,15 @@ def record_notebooks(root: Path, notebooks: list[str] | None = None) -> None:
     """Re-record what `pytest --nbval` compares: notebooks run in place with their own default
     parameters. With no names given: every notebook in notebooks/, after refreshing the
     fixture metrics and test predictions that the report notebooks read by default (a
-    fixture-profile run of the pipeline, in a copy). Note that train.ipynb is a dependency of the training stages:
+    fixture-profile run of the pipeline, in a copy, and `apg.parallel`'s runs of it on the
+    CPU). Note that train.ipynb is a dependency of the training stages:
     re-recording it makes `dvc repro` train again."""
     if not notebooks:
         import pandas as pd
 
         fixture = run_profile("fixture", root / ".profiles" / "fixture", root)
+        subprocess.run([sys.executable, "-m", "apg.parallel", "train", "--device", "cpu",
+                        "--workers", "2"], cwd=fixture, check=True)   # the device report's
         fixtures = root / "notebooks" / "fixtures"
         for kind in ("metrics", "predictions"):
             if (fixtures / kind).exists():
@@ -508,6 +532,10 @@ def main(argv: list[str] | None = None) -> None:
     efficiency = sub.add_parser("efficiency")
     efficiency.add_argument("--device", choices=["cpu", "cuda"], default=None,
                             help="override efficiency.device (cuda: the GPU table)")
+    efficiency.add_argument("--cuda-graphs", action="store_true", default=None,
+                            help="override efficiency.cuda_graphs (each tower one graph)")
+    efficiency.add_argument("--batch-size", type=int, default=None,
+                            help="override efficiency.batch_size")
     record = sub.add_parser("record-notebooks")
     record.add_argument("notebooks", nargs="*", help="paths from the project root (default: all)")
     args = parser.parse_args(argv)
@@ -525,7 +553,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "throughput":
         stage_throughput(root, params)
     elif args.command == "efficiency":
-        stage_efficiency(root, params, args.device)
+        stage_efficiency(root, params, device=args.device, cuda_graphs=args.cuda_graphs,
+                         batch_size=args.batch_size)
     else:
         stage_report(root, params, args.name)
 

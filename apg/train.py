@@ -65,7 +65,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     start = time.perf_counter()
     p = predict(model, x, batch_size)
     seconds = time.perf_counter() - start
-    p, y = p.numpy(), y.numpy()
+    p, y = p.numpy(), y.cpu().numpy()
     p64 = p.astype(np.float64)
     return {"auc": float(roc_auc_score(y, p64)),
             "logloss": float(log_loss(y, np.clip(p64, 1e-7, 1 - 1e-7), labels=[0, 1])),

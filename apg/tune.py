@@ -30,7 +30,8 @@ import pandas as pd
 
 from apg.data.batches import load_schema, load_split
 from apg.models import ModelConfig, build_model
-from apg.pipeline import data_paths, load_params, project_root, run_spec, table6_methods
+from apg.pipeline import (data_paths, load_params, project_root, run_spec, table6_methods,
+                          training_runs)
 from apg.reporting import grid_position, write_table
 from apg.train import TrainConfig, fit_seeds
 
@@ -69,28 +70,16 @@ def next_rate(rate: float, direction: int) -> float:
     return float(f"{steps[i % 3]}e{exponent}")
 
 
-def learning_rate_runs(params: dict) -> list[tuple[str, str, str]]:
-    """(table, model, variant) of every training run whose rate is tuned: Table 2's backbones
-    as Base and + APG, Table 4's versions (its Base row is Table 2's Base run), and Table 6's
-    methods in each setting (its Base row is Table 2's too)."""
-    runs = [("table2", model, variant) for model in params["table2"]["models"]
-            for variant in ("base", params["table2"]["apg_version"])]
-    runs += [("table4", params["table4"]["model"], v) for v in params["table4"]["versions"]]
-    runs += [("table6", method, setting) for method in table6_methods(params)
-             for setting in params["table6"]["settings"]]
-    return runs
-
-
 def tune_learning_rate(params: dict, splits: dict, schema: dict,
                        runs: list[tuple[str, str, str]] | None = None,
                        recorded: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each run (default: `learning_rate_runs`) at every rate of tuning.learning_rates with its
+    """Each run (default: `training_runs`, every run of the pipeline) at every rate of tuning.learning_rates with its
     table's condition; then, while a run's best rate lies on an edge of what it was trained at,
     one more rate beyond that edge (`next_rate`), at most tuning.max_extensions times a side.
     Rows of `recorded` (an earlier sweep's table) stand in for the same run at the same rate
     instead of training it again."""
     rows = []
-    for table, model, variant in runs or learning_rate_runs(params):
+    for table, model, variant in runs or training_runs(params):
         spec = run_spec(params, table, model, variant)
         earlier = ({} if recorded is None else
                    {r["learning_rate"]: r for r in recorded.to_dict("records")

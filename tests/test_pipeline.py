@@ -40,7 +40,7 @@ def test_efficiency_stage_sets_every_parameter_of_its_notebook():
     passed = efficiency_parameters(load_params(ROOT))
     assert set(passed) == notebook_parameters("efficiency.ipynb")
     assert not any("throughput" in key for key in passed)     # nothing from training
-    assert efficiency_parameters(load_params(ROOT), "cuda")["device"] == "cuda"
+    assert efficiency_parameters(load_params(ROOT), device="cuda")["device"] == "cuda"
 
 
 def test_a_base_run_gets_no_apg_or_condition_section_and_its_own_rate():

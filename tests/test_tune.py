@@ -4,8 +4,8 @@ and grows the learning-rate grid past an edge."""
 import pandas as pd
 import pytest
 
-from apg.pipeline import load_params
-from apg.tune import (cheapest_within, grid_position, learning_rate_runs, mark_best_rates,
+from apg.pipeline import load_params, training_runs
+from apg.tune import (cheapest_within, grid_position, mark_best_rates,
                       next_rate, overparam_grid, seed_resolution, shared_rate_comparison,
                       tune_condition, tune_learning_rate, tune_rank)
 
@@ -89,7 +89,7 @@ def test_learning_rate_sweep_extends_past_an_edge_on_the_fixture(params, schema,
     it (max_extensions = 1), so no chosen rate is on an edge unless the extension ran out."""
     table = mark_best_rates(tune_learning_rate(params, train_and_valid(splits), schema))
     assert list(table[["table", "model", "variant"]].drop_duplicates().itertuples(
-        index=False, name=None)) == learning_rate_runs(params)
+        index=False, name=None)) == training_runs(params)
     for _, run in table.groupby(["table", "model", "variant"]):
         # with two rates the best is always on an edge: exactly one extension beyond it
         first_two = run[run["learning_rate"].isin([1e-4, 0.02])]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from apg.pipeline import load_params
-from apg.tune import learning_rate_runs
+from apg.pipeline import training_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 TUNING = ROOT / "reports" / "tuning"
@@ -32,7 +32,7 @@ def test_the_condition_is_the_condition_sweep_s_choice():
     assert (condition["aggregation"] or "") == row["aggregation"]
 
 
-@pytest.mark.parametrize("table,model,variant", learning_rate_runs(PARAMS))
+@pytest.mark.parametrize("table,model,variant", training_runs(PARAMS))
 def test_every_run_s_learning_rate_is_its_sweep_s_choice(table, model, variant):
     rates = chosen("learning_rate")
     [rate] = rates.loc[(rates["table"] == table) & (rates["model"] == model)

@@ -18,9 +18,6 @@ import sys
 import zipfile
 from pathlib import Path, PurePosixPath
 
-import pooch
-import requests
-
 from apg.data.sources import Dataset, DataError, Source, get_dataset
 
 RECORD = "SOURCE.json"
@@ -35,6 +32,9 @@ def download(dataset: str, raw_dir: Path, cache_dir: Path | None = None,
     Files already there (downloaded earlier or placed by hand) are checked and kept. Archives are
     cached in `cache_dir`, else $APG_KIT_CACHE, else pooch's per-user cache for "apg-kit".
     """
+    import pooch       # here, not at the top: it imports tqdm, which warns in every notebook
+    import requests    # that imports apg.data (all training stages)
+
     spec = get_dataset(dataset)
     raw_dir = Path(raw_dir)
     if _accept_existing(spec, raw_dir):
