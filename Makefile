@@ -3,6 +3,8 @@
 #   make test    the same set-up, then the whole test suite (pytest, nbval included)
 # and one more for a taste in minutes:
 #   make quick   every stage on MovieLens-100K, one seed, in a copy under .profiles/quick
+# every table on each of the paper's data sets whose raw files are present (reports/paper.ipynb):
+#   make paper
 # and the validation sweeps that chose the condition, K, P and the learning rates (reports/tuning/),
 # and the robustness check of Table 2's gains (reports/robustness/), both outside dvc repro:
 #   make tune
@@ -12,7 +14,7 @@ PYTHON ?= python3
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: repro test quick tune robustness notebooks
+.PHONY: repro test quick paper tune robustness notebooks
 
 $(VENV)/installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "apg-kit needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -28,6 +30,9 @@ test: $(VENV)/installed
 
 quick: $(VENV)/installed
 	python -m apg.pipeline profile quick
+
+paper: $(VENV)/installed
+	python -m apg.paper_profile
 
 tune: $(VENV)/installed
 	dvc repro preprocess

@@ -191,6 +191,7 @@ class Figure6Config:
     params.yaml is their one source)."""
 
     setting: str                          # the Table 6 setting whose groups are drawn (cg)
+    max_groups: int | None                # the groups with the most training rows; None: all
     min_rows: int                         # rows a user needs in a group for a CTR there
     permutations: int                     # of the Mantel test
     seed: int                             # of the permutations

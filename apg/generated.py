@@ -59,6 +59,18 @@ def generated_s(model: CTRModel, schema: dict, field: str, codes) -> np.ndarray:
     return torch.cat([layer.generate(z)["S"].flatten(1) for layer in layers], 1).numpy()
 
 
+def largest_groups(rows: pd.DataFrame, limit: int | None) -> list[int]:
+    """The codes of the groups `training_groups` found, in code order: all of them, or the
+    `limit` with the most rows (the paper's Figure 6 draws 10 of Amazon's item categories)."""
+    counts = rows["group"].value_counts(sort=False).sort_index()
+    if limit is not None:
+        if limit < 2:
+            raise ValueError(f"figure6.max_groups must be at least 2 (a similarity needs "
+                             f"pairs), got {limit}")
+        counts = counts.sort_values(ascending=False, kind="stable").iloc[:limit]
+    return sorted(int(code) for code in counts.index)
+
+
 def training_groups(processed_dir: Path, field: str, user_field: str) -> pd.DataFrame:
     """The training split's rows as (user, group, label), group = the row's code of `field`
     (its first value), rows without one dropped."""

@@ -128,7 +128,7 @@ TABLE6 = {
 
 # Which of the paper's data sets a kit data set stands in for.
 PAPER_DATASET = {"movielens-1m": "movielens", "movielens-100k": "movielens",
-                 "fixture": "movielens"}
+                 "fixture": "movielens", "amazon": "amazon", "iaac": "iaac"}
 
 
 # v3 computes v2's function (Eq. 4 regroups the products of Eq. 3), which is why the paper

@@ -456,10 +456,18 @@ def run_profile(name: str, target: Path, root: Path | None = None) -> Path:
     `dvc repro` there. Raw downloads come from the shared download cache.
     """
     root = project_root(root)
-    params = yaml.safe_load((root / PARAMS).read_text())
+    params = load_params(root)
     profiles = params.get("profiles", {})
     if name not in profiles:
         raise SystemExit(f"unknown profile {name!r}; params.yaml defines {sorted(profiles)}")
+    return run_copy(root, target, merge(params, profiles[name]))
+
+
+def copy_project(root: Path, target: Path, params: dict) -> Path:
+    """A fresh copy of the project at `target` (returned) with `params` as its params.yaml
+    (keeping the project's `profiles:`): the project's files but not its data, results,
+    environments or caches, plus the inputs of the reports that no stage writes (the tuning
+    and robustness tables); DVC there runs without git."""
     target = target.resolve()
     if target.exists():
         shutil.rmtree(target)
@@ -474,15 +482,32 @@ def run_profile(name: str, target: Path, root: Path | None = None) -> Path:
     shutil.copytree(root, target, ignore=ignore)
     for kept in (TUNING_DIR, ROBUSTNESS_DIR):    # inputs of the reports, not results of a run
         shutil.copytree(root / kept, target / kept)
-    profile = merge({k: v for k, v in params.items() if k != "profiles"}, profiles[name])
-    (target / PARAMS).write_text(yaml.safe_dump({**profile, "profiles": profiles},
-                                                 sort_keys=False))
+    profiles = load_params(root).get("profiles", {})
+    (target / PARAMS).write_text(yaml.safe_dump(
+        {**{k: v for k, v in params.items() if k != "profiles"}, "profiles": profiles},
+        sort_keys=False))
+    _dvc(target, "config", "--local", "core.no_scm", "true")
+    return target
+
+
+def _dvc(cwd: Path, *args: str) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
                                  f"{os.environ.get('PATH', '')}"}
-    dvc = [sys.executable, "-m", "dvc"]
-    subprocess.run([*dvc, "config", "--local", "core.no_scm", "true"], cwd=target, env=env,
-                   check=True)
-    subprocess.run([*dvc, "repro"], cwd=target, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=env, check=True)
+
+
+def run_copy(root: Path, target: Path | None, params: dict, stages: list[str] | None = None,
+             before=None) -> Path:
+    """`dvc repro` (of `stages`, default all) with `params` as params.yaml, in a fresh copy of
+    the project at `target` (`copy_project`; returned), or in the project itself when target
+    is None. `before(copy)`, if given, runs before `dvc repro` (e.g. to place raw files)."""
+    if target is None:
+        _dvc(root, "repro", *(stages or []))
+        return root
+    target = copy_project(root, target, params)
+    if before:
+        before(target)
+    _dvc(target, "repro", *(stages or []))
     return target
 
 
@@ -490,8 +515,8 @@ def record_notebooks(root: Path, notebooks: list[str] | None = None) -> None:
     """Re-record what `pytest --nbval` compares: notebooks run in place with their own default
     parameters. With no names given: every notebook in notebooks/, after refreshing the
     fixture metrics and test predictions that the report notebooks read by default (a
-    fixture-profile run of the pipeline, in a copy, and `apg.parallel`'s runs of it on the
-    CPU). Note that train.ipynb is a dependency of the training stages:
+    fixture-profile run of the pipeline, in a copy, `apg.parallel`'s runs of it on the CPU,
+    and the paper profile's on the fixtures of all three data sets). Note that train.ipynb is a dependency of the training stages:
     re-recording it makes `dvc repro` train again."""
     if not notebooks:
         import pandas as pd
@@ -509,6 +534,8 @@ def record_notebooks(root: Path, notebooks: list[str] | None = None) -> None:
         predictions.mkdir(parents=True)
         for saved in sorted((fixture / "data" / "predictions" / "fixture" / "table2").glob("*.parquet")):
             pd.read_parquet(saved).to_csv(predictions / f"{saved.stem}.csv", index=False)   # text in git
+        subprocess.run([sys.executable, "-m", "apg.paper_profile", "--record-fixture",
+                        str(fixtures / "paper")], cwd=root, check=True)   # report_paper's
         notebooks = [str(p.relative_to(root)) for p in sorted((root / "notebooks").glob("*.ipynb"))]
     for notebook in notebooks:
         run_notebook(notebook, notebook, {}, root)
